@@ -1,0 +1,179 @@
+//! The Jute binary encoding: big-endian integers, length-prefixed strings, buffers and
+//! vectors where a length of -1 means null. Decoding never panics and never allocates
+//! more than the input could possibly describe.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+/// Why a record could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("record truncated: needed {needed} more bytes, {remaining} left")]
+    Truncated { needed: usize, remaining: usize },
+    #[error("unreasonable length {0}")]
+    BadLength(i32),
+    #[error("unknown op code {0}")]
+    UnknownOpCode(i32),
+    #[error("invalid value {value} for {what}")]
+    InvalidValue { what: &'static str, value: i32 },
+    #[error("{0}")]
+    Malformed(&'static str),
+}
+
+/// A value with a Jute encoding.
+pub trait Jute: Sized {
+    fn write(&self, out: &mut BytesMut);
+    fn read(input: &mut Bytes) -> Result<Self, DecodeError>;
+}
+
+fn need(input: &Bytes, needed: usize) -> Result<(), DecodeError> {
+    if input.remaining() < needed {
+        return Err(DecodeError::Truncated {
+            needed,
+            remaining: input.remaining(),
+        });
+    }
+    Ok(())
+}
+
+/// Reads a length prefix: `None` for the -1 null marker; any other negative value, or a
+/// length the remaining input cannot hold (at `min_item_size` bytes per item), is rejected.
+fn read_length(input: &mut Bytes, min_item_size: usize) -> Result<Option<usize>, DecodeError> {
+    let len = i32::read(input)?;
+    if len == -1 {
+        return Ok(None);
+    }
+    if len < 0 {
+        return Err(DecodeError::BadLength(len));
+    }
+    let len = len as usize;
+    if len.saturating_mul(min_item_size) > input.remaining() {
+        return Err(DecodeError::BadLength(len as i32));
+    }
+    Ok(Some(len))
+}
+
+impl Jute for i32 {
+    fn write(&self, out: &mut BytesMut) {
+        out.put_i32(*self);
+    }
+    fn read(input: &mut Bytes) -> Result<Self, DecodeError> {
+        need(input, 4)?;
+        Ok(input.get_i32())
+    }
+}
+
+impl Jute for i64 {
+    fn write(&self, out: &mut BytesMut) {
+        out.put_i64(*self);
+    }
+    fn read(input: &mut Bytes) -> Result<Self, DecodeError> {
+        need(input, 8)?;
+        Ok(input.get_i64())
+    }
+}
+
+impl Jute for bool {
+    fn write(&self, out: &mut BytesMut) {
+        out.put_u8(u8::from(*self));
+    }
+    /// Any non-zero byte is true, as Java's `DataInput.readBoolean`.
+    fn read(input: &mut Bytes) -> Result<Self, DecodeError> {
+        need(input, 1)?;
+        Ok(input.get_u8() != 0)
+    }
+}
+
+/// `ustring`. Null (-1) reads as the empty string — kazoo sends null for "" — and is
+/// never written, because go-zookeeper cannot decode it. Malformed UTF-8 is replaced
+/// the way Java's decoder does, so path validation sees what ZooKeeper would see.
+impl Jute for String {
+    fn write(&self, out: &mut BytesMut) {
+        out.put_i32(self.len() as i32);
+        out.put_slice(self.as_bytes());
+    }
+    fn read(input: &mut Bytes) -> Result<Self, DecodeError> {
+        let Some(len) = read_length(input, 1)? else {
+            return Ok(String::new());
+        };
+        let raw = input.split_to(len);
+        Ok(match std::str::from_utf8(&raw) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(&raw).into_owned(),
+        })
+    }
+}
+
+/// `buffer`, keeping null (-1) apart from empty: ZooKeeper stores and returns null data
+/// as null. Reading is zero-copy: the value shares the frame's allocation.
+impl Jute for Option<Bytes> {
+    fn write(&self, out: &mut BytesMut) {
+        match self {
+            None => out.put_i32(-1),
+            Some(b) => {
+                out.put_i32(b.len() as i32);
+                out.put_slice(b);
+            }
+        }
+    }
+    fn read(input: &mut Bytes) -> Result<Self, DecodeError> {
+        Ok(read_length(input, 1)?.map(|len| input.split_to(len)))
+    }
+}
+
+/// `vector<T>`. Null (-1) reads as empty and is never written (go-zookeeper).
+impl<T: Jute> Jute for Vec<T> {
+    fn write(&self, out: &mut BytesMut) {
+        out.put_i32(self.len() as i32);
+        for item in self {
+            item.write(out);
+        }
+    }
+    fn read(input: &mut Bytes) -> Result<Self, DecodeError> {
+        // Every Jute item takes at least one byte, so a count larger than what is
+        // left is a lie: refuse it before allocating.
+        let Some(count) = read_length(input, 1)? else {
+            return Ok(Vec::new());
+        };
+        let mut items = Vec::with_capacity(count);
+        for _ in 0..count {
+            items.push(T::read(input)?);
+        }
+        Ok(items)
+    }
+}
+
+/// Declares a Jute record once: the struct, its field order on the wire, and both
+/// directions of its encoding.
+#[macro_export]
+macro_rules! jute_record {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+        pub struct $name { $($(#[$fmeta])* pub $field: $ty),* }
+
+        impl $crate::jute::Jute for $name {
+            fn write(&self, _out: &mut ::bytes::BytesMut) {
+                $($crate::jute::Jute::write(&self.$field, _out);)*
+            }
+            fn read(_input: &mut ::bytes::Bytes) -> Result<Self, $crate::jute::DecodeError> {
+                Ok(Self { $($field: <$ty as $crate::jute::Jute>::read(_input)?),* })
+            }
+        }
+    };
+}
+
+/// Encodes one value into a fresh buffer.
+pub fn to_bytes<T: Jute>(value: &T) -> Bytes {
+    let mut out = BytesMut::new();
+    value.write(&mut out);
+    out.freeze()
+}
+
+/// Decodes one value that must span the whole input.
+pub fn from_bytes<T: Jute>(mut input: Bytes) -> Result<T, DecodeError> {
+    let value = T::read(&mut input)?;
+    if input.has_remaining() {
+        return Err(DecodeError::Malformed("trailing bytes after record"));
+    }
+    Ok(value)
+}

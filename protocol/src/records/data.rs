@@ -1,0 +1,56 @@
+//! Data records shared by many ops.
+
+use crate::jute_record;
+
+jute_record! {
+    /// An identity: `scheme` (world, digest, ip, ...) and its scheme-specific `id`.
+    pub struct Id {
+        pub scheme: String,
+        pub id: String,
+    }
+}
+
+jute_record! {
+    /// One ACL entry: permission bits granted to an identity.
+    pub struct Acl {
+        pub perms: i32,
+        pub id: Id,
+    }
+}
+
+jute_record! {
+    /// A znode's metadata, always 68 bytes on the wire.
+    pub struct Stat {
+        pub czxid: i64,
+        pub mzxid: i64,
+        pub ctime: i64,
+        pub mtime: i64,
+        pub version: i32,
+        pub cversion: i32,
+        pub aversion: i32,
+        pub ephemeral_owner: i64,
+        pub data_length: i32,
+        pub num_children: i32,
+        pub pzxid: i64,
+    }
+}
+
+jute_record! {
+    /// One authenticated identity of a connection, as whoAmI reports it.
+    pub struct ClientInfo {
+        pub auth_scheme: String,
+        pub user: String,
+    }
+}
+
+impl Acl {
+    pub fn new(perms: i32, scheme: &str, id: &str) -> Self {
+        Acl {
+            perms,
+            id: Id {
+                scheme: scheme.to_owned(),
+                id: id.to_owned(),
+            },
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Server configuration, read from ZooKeeper's zoo.cfg properties format with
+//! ZooKeeper's key names and defaults. Unknown keys are warned about; a bad value stops
+//! start-up with the key, the value and the reason.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use ferrokeeper_protocol::frame::DEFAULT_JUTE_MAXBUFFER;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// clientPort; 0 picks a free port.
+    pub client_port: u16,
+    /// clientPortAddress; all interfaces when unset, as ZooKeeper.
+    pub client_port_address: Option<IpAddr>,
+    /// dataDir (durability is not implemented yet; recorded for the operator).
+    pub data_dir: Option<PathBuf>,
+    pub tick_time_ms: i32,
+    /// minSessionTimeout; 2 × tickTime when unset.
+    pub min_session_timeout_ms: Option<i32>,
+    /// maxSessionTimeout; 20 × tickTime when unset.
+    pub max_session_timeout_ms: Option<i32>,
+    /// jute.maxbuffer: largest request frame accepted.
+    pub jute_max_buffer: usize,
+    /// zookeeper.extendedTypesEnabled: allows TTL nodes.
+    pub extended_types_enabled: bool,
+    /// zookeeper.DigestAuthenticationProvider.superDigest (`super:<base64 sha1>`).
+    pub super_digest: Option<String>,
+    /// 4lw.commands.whitelist; ZooKeeper's default enables only srvr.
+    pub four_letter_whitelist: Vec<String>,
+    /// znode.container.checkIntervalMs.
+    pub container_check_interval_ms: u64,
+    /// znode.container.maxNeverUsedIntervalMs.
+    pub container_max_never_used_ms: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            client_port: 2181,
+            client_port_address: None,
+            data_dir: None,
+            tick_time_ms: 2000,
+            min_session_timeout_ms: None,
+            max_session_timeout_ms: None,
+            jute_max_buffer: DEFAULT_JUTE_MAXBUFFER,
+            extended_types_enabled: false,
+            super_digest: None,
+            four_letter_whitelist: vec!["srvr".into()],
+            container_check_interval_ms: 60_000,
+            container_max_never_used_ms: 5 * 60 * 1000,
+        }
+    }
+}
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid value {value:?} for {key}: {reason}")]
+    Invalid {
+        key: String,
+        value: String,
+        reason: String,
+    },
+}
+
+impl Config {
+    pub fn min_session_timeout_ms(&self) -> i32 {
+        self.min_session_timeout_ms
+            .unwrap_or(self.tick_time_ms.saturating_mul(2))
+    }
+
+    pub fn max_session_timeout_ms(&self) -> i32 {
+        self.max_session_timeout_ms
+            .unwrap_or(self.tick_time_ms.saturating_mul(20))
+            .max(self.min_session_timeout_ms())
+    }
+
+    pub fn four_letter_allowed(&self, command: &str) -> bool {
+        command == "srvr"
+            || self
+                .four_letter_whitelist
+                .iter()
+                .any(|allowed| allowed == "*" || allowed == command)
+    }
+
+    /// Reads a zoo.cfg file on top of the defaults.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config = Config::default();
+        for (key, value) in parse_properties(&text) {
+            config.set(&key, &value)?;
+        }
+        Ok(config)
+    }
+
+    /// Applies one zoo.cfg key.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let invalid = |reason: &str| ConfigError::Invalid {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        };
+        fn number<T: std::str::FromStr>(value: &str) -> Option<T> {
+            value.trim().parse().ok()
+        }
+        fn flag(value: &str) -> Option<bool> {
+            match value.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" => Some(true),
+                "false" | "no" => Some(false),
+                _ => None,
+            }
+        }
+        match key {
+            "clientPort" => {
+                self.client_port = number(value).ok_or_else(|| invalid("not a port number"))?
+            }
+            "clientPortAddress" => {
+                self.client_port_address =
+                    Some(number(value).ok_or_else(|| invalid("not an IP address"))?)
+            }
+            "dataDir" => self.data_dir = Some(PathBuf::from(value)),
+            "tickTime" => {
+                self.tick_time_ms = number(value)
+                    .filter(|t: &i32| *t > 0)
+                    .ok_or_else(|| invalid("must be a positive number of milliseconds"))?
+            }
+            "minSessionTimeout" => {
+                self.min_session_timeout_ms =
+                    Some(number(value).ok_or_else(|| invalid("not a number"))?)
+                        .filter(|t: &i32| *t >= 0)
+            }
+            "maxSessionTimeout" => {
+                self.max_session_timeout_ms =
+                    Some(number(value).ok_or_else(|| invalid("not a number"))?)
+                        .filter(|t: &i32| *t >= 0)
+            }
+            "jute.maxbuffer" => {
+                self.jute_max_buffer = number(value)
+                    .filter(|n: &usize| *n > 0 && *n <= i32::MAX as usize)
+                    .ok_or_else(|| invalid("must be a positive number of bytes"))?
+            }
+            "extendedTypesEnabled" | "zookeeper.extendedTypesEnabled" => {
+                self.extended_types_enabled = flag(value).ok_or_else(|| invalid("not a boolean"))?
+            }
+            "superDigest" | "zookeeper.DigestAuthenticationProvider.superDigest" => {
+                if !crate::auth::digest::is_valid(value.trim()) {
+                    return Err(invalid("expected user:base64-sha1"));
+                }
+                self.super_digest = Some(value.trim().to_owned())
+            }
+            "4lw.commands.whitelist" => {
+                self.four_letter_whitelist = value
+                    .split(',')
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty())
+                    .collect()
+            }
+            "znode.container.checkIntervalMs" => {
+                self.container_check_interval_ms = number(value)
+                    .filter(|n: &u64| *n > 0)
+                    .ok_or_else(|| invalid("must be a positive number of milliseconds"))?
+            }
+            "znode.container.maxNeverUsedIntervalMs" => {
+                self.container_max_never_used_ms =
+                    number(value).ok_or_else(|| invalid("not a number"))?
+            }
+            "initLimit"
+            | "syncLimit"
+            | "dataLogDir"
+            | "maxClientCnxns"
+            | "autopurge.snapRetainCount"
+            | "autopurge.purgeInterval"
+            | "admin.enableServer"
+            | "admin.serverPort"
+            | "admin.serverAddress"
+            | "standaloneEnabled"
+            | "reconfigEnabled"
+            | "snapCount"
+            | "preAllocSize"
+            | "forceSync"
+            | "globalOutstandingLimit"
+            | "metricsProvider.className"
+            | "metricsProvider.httpPort" => {
+                tracing::warn!(key, value, "zoo.cfg key accepted but not used yet");
+            }
+            _ if key.starts_with("server.") => {
+                tracing::warn!(
+                    key,
+                    value,
+                    "ensemble member ignored: only standalone is served"
+                );
+            }
+            _ => tracing::warn!(key, value, "unknown zoo.cfg key ignored"),
+        }
+        Ok(())
+    }
+}
+
+/// Java properties, the subset zoo.cfg files use: `key=value`, `key: value` or
+/// `key value`; `#` and `!` start comments.
+fn parse_properties(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#') && !line.starts_with('!'))
+        .map(|line| {
+            let split = line
+                .find(['=', ':'])
+                .or_else(|| line.find(char::is_whitespace))
+                .unwrap_or(line.len());
+            let key = line[..split].trim();
+            let value = line.get(split + 1..).unwrap_or("").trim();
+            (key.to_owned(), value.to_owned())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_sample_zoo_cfg() {
+        let dir = std::env::temp_dir().join(format!("fk-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("zoo.cfg");
+        std::fs::write(
+            &file,
+            "# sample\ntickTime=3000\ninitLimit=10\ndataDir=/var/lib/zookeeper\nclientPort = 2182\nclientPortAddress=127.0.0.1\nmaxSessionTimeout: 90000\n",
+        )
+        .unwrap();
+        let config = Config::from_file(&file).unwrap();
+        assert_eq!(config.client_port, 2182);
+        assert_eq!(config.tick_time_ms, 3000);
+        assert_eq!(config.min_session_timeout_ms(), 6000);
+        assert_eq!(config.max_session_timeout_ms(), 90000);
+        assert_eq!(config.data_dir, Some(PathBuf::from("/var/lib/zookeeper")));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let err = Config::default().set("tickTime", "soon").unwrap_err();
+        assert!(err.to_string().contains("tickTime"), "{err}");
+    }
+}

@@ -1,0 +1,111 @@
+//! The `ferrokeeper` command.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use ferrokeeper::Config;
+
+/// A ZooKeeper-compatible coordination server. With no arguments it serves on port
+/// 2181 on all interfaces with ZooKeeper's defaults.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// A zoo.cfg file (ZooKeeper's properties format), as zkServer takes it.
+    #[arg(value_name = "ZOO_CFG")]
+    config_file: Option<PathBuf>,
+    /// zoo.cfg file (same as the positional argument).
+    #[arg(
+        long = "config",
+        value_name = "ZOO_CFG",
+        conflicts_with = "config_file"
+    )]
+    config_flag: Option<PathBuf>,
+    /// clientPort: port for clients; 0 picks a free one and prints the address.
+    #[arg(long, env = "ZOO_PORT")]
+    port: Option<u16>,
+    /// clientPortAddress: address to listen on (default: all interfaces).
+    #[arg(long)]
+    bind: Option<std::net::IpAddr>,
+    /// dataDir: where snapshots and the transaction log live.
+    #[arg(long, env = "ZOO_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// tickTime in milliseconds: the session-timeout unit.
+    #[arg(long)]
+    tick_time: Option<i32>,
+    /// zookeeper.extendedTypesEnabled: allow TTL nodes.
+    #[arg(long)]
+    extended_types: bool,
+    /// Extra zoo.cfg settings as key=value (repeatable), e.g. 4lw.commands.whitelist=*.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    settings: Vec<String>,
+    /// Log filter (tracing's RUST_LOG syntax).
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    log: String,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match build_config(&cli) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("ferrokeeper: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async move {
+        let print_addr = config.client_port == 0;
+        match ferrokeeper::Server::start(config).await {
+            Ok(server) => {
+                if print_addr {
+                    println!("{}", server.addr);
+                }
+                tokio::select! {
+                    _ = server.wait() => {}
+                    _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
+                }
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ferrokeeper: cannot listen: {e}");
+                std::process::ExitCode::from(1)
+            }
+        }
+    })
+}
+
+fn build_config(cli: &Cli) -> Result<Config, Box<dyn std::error::Error>> {
+    let mut config = match cli.config_file.as_ref().or(cli.config_flag.as_ref()) {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(port) = cli.port {
+        config.client_port = port;
+    }
+    if let Some(bind) = cli.bind {
+        config.client_port_address = Some(bind);
+    }
+    if let Some(dir) = &cli.data_dir {
+        config.data_dir = Some(dir.clone());
+    }
+    if let Some(tick) = cli.tick_time {
+        config.set("tickTime", &tick.to_string())?;
+    }
+    if cli.extended_types {
+        config.extended_types_enabled = true;
+    }
+    for setting in &cli.settings {
+        let (key, value) = setting
+            .split_once('=')
+            .ok_or_else(|| format!("--set expects KEY=VALUE, got {setting:?}"))?;
+        config.set(key.trim(), value.trim())?;
+    }
+    Ok(config)
+}

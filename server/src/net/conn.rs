@@ -1,0 +1,148 @@
+//! What the rest of the server knows about a client connection: its identity, its
+//! proven auth ids, its outbound queue and the session it serves.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use ferrokeeper_protocol::frame::{write_reply, WriteJute};
+use ferrokeeper_protocol::records::{ReplyHeader, WatcherEvent};
+use ferrokeeper_protocol::{ErrorCode, EventType, KeeperState};
+use parking_lot::RwLock;
+
+use super::outbound::Outbound;
+use crate::auth::AuthIds;
+use crate::tree::FastMap;
+
+pub struct Conn {
+    pub id: u64,
+    pub peer: SocketAddr,
+    pub auth: RwLock<AuthIds>,
+    pub out: Outbound,
+    session_id: AtomicI64,
+    /// Requests handed to the pipeline and not yet answered. While non-zero, reads of
+    /// this connection also go through the pipeline so replies stay in order.
+    in_flight: AtomicUsize,
+    pub received: AtomicU64,
+    pub sent: AtomicU64,
+}
+
+impl Conn {
+    pub fn new(id: u64, peer: SocketAddr) -> Self {
+        Conn {
+            id,
+            peer,
+            auth: RwLock::new(AuthIds::for_peer(peer.ip())),
+            out: Outbound::default(),
+            session_id: AtomicI64::new(0),
+            in_flight: AtomicUsize::new(0),
+            received: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+        }
+    }
+
+    pub fn session_id(&self) -> i64 {
+        self.session_id.load(Ordering::Acquire)
+    }
+
+    pub fn set_session_id(&self, id: i64) {
+        self.session_id.store(id, Ordering::Release);
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    pub fn begin_in_flight(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Called after the reply of a pipelined request has been queued.
+    pub fn end_in_flight(&self) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.out.notify_progress();
+    }
+
+    /// Queues one reply frame.
+    pub fn reply(&self, xid: i32, zxid: i64, err: ErrorCode, body: Option<&dyn WriteJute>) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        self.out
+            .send(|out| write_reply(out, &header(xid, zxid, err), body));
+    }
+
+    /// Queues a reply frame, then closes the connection.
+    pub fn reply_and_close(&self, xid: i32, zxid: i64, err: ErrorCode) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        self.out
+            .send_and_close(|out| write_reply(out, &header(xid, zxid, err), None));
+    }
+
+    /// Queues a watch notification (xid -1).
+    pub fn notify(&self, event: EventType, path: &str, zxid: i64) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        self.out
+            .send(|out| write_notification(out, event, path, zxid));
+    }
+}
+
+fn header(xid: i32, zxid: i64, err: ErrorCode) -> ReplyHeader {
+    ReplyHeader {
+        xid,
+        zxid,
+        err: err.code(),
+    }
+}
+
+fn write_notification(out: &mut BytesMut, event: EventType, path: &str, zxid: i64) {
+    let body = WatcherEvent {
+        event_type: event.code(),
+        state: KeeperState::SyncConnected.code(),
+        path: path.to_owned(),
+    };
+    write_reply(
+        out,
+        &header(
+            ferrokeeper_protocol::codes::xid::NOTIFICATION,
+            zxid,
+            ErrorCode::Ok,
+        ),
+        Some(&body),
+    );
+}
+
+/// Every open connection, by id (watches name their connection by id).
+#[derive(Default)]
+pub struct ConnRegistry {
+    conns: RwLock<FastMap<u64, Arc<Conn>>>,
+    next_id: AtomicU64,
+}
+
+impl ConnRegistry {
+    pub fn register(&self, peer: SocketAddr) -> Arc<Conn> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let conn = Arc::new(Conn::new(id, peer));
+        self.conns.write().insert(id, conn.clone());
+        conn
+    }
+
+    pub fn unregister(&self, id: u64) {
+        self.conns.write().remove(&id);
+    }
+
+    pub fn get(&self, id: u64) -> Option<Arc<Conn>> {
+        self.conns.read().get(&id).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.conns.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn all(&self) -> Vec<Arc<Conn>> {
+        self.conns.read().values().cloned().collect()
+    }
+}

@@ -1,0 +1,282 @@
+//! One client connection: the handshake, then requests in arrival order. Reads run
+//! here directly unless writes of this connection are still in the pipeline; writes
+//! (and anything that must stay behind them) go to the pipeline.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use ferrokeeper_protocol::codes::xid;
+use ferrokeeper_protocol::frame::take_frame;
+use ferrokeeper_protocol::records::{ConnectRequest, RequestHeader};
+use ferrokeeper_protocol::request::Request;
+use ferrokeeper_protocol::{ErrorCode, Jute, OpCode};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::sync::oneshot;
+
+use super::conn::Conn;
+use crate::ops;
+use crate::pipeline::Work;
+use crate::session::PASSWORD_LEN;
+use crate::shared::Shared;
+use crate::time::now_ms;
+
+/// Most requests a connection may have in the pipeline before it stops reading.
+const MAX_IN_FLIGHT: usize = 1000;
+
+/// Why the connection ended, for the log line.
+pub type Closed = String;
+
+/// Reads until at least one whole frame is buffered; `None` on a clean EOF.
+async fn next_frame(
+    shared: &Shared,
+    socket: &mut OwnedReadHalf,
+    buf: &mut BytesMut,
+) -> Result<Option<Bytes>, Closed> {
+    loop {
+        match take_frame(buf, shared.config.jute_max_buffer) {
+            Ok(Some(frame)) => return Ok(Some(frame)),
+            Ok(None) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        match socket.read_buf(buf).await {
+            Ok(0) if buf.is_empty() => return Ok(None),
+            Ok(0) => {
+                return Err(format!(
+                    "connection closed mid-frame ({} bytes pending)",
+                    buf.len()
+                ))
+            }
+            Ok(_) => {}
+            Err(e) => return Err(format!("read failed: {e}")),
+        }
+    }
+}
+
+/// Serves a connection whose first bytes are already in `buf`.
+pub async fn serve(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    socket: &mut OwnedReadHalf,
+    buf: &mut BytesMut,
+) -> Result<(), Closed> {
+    let Some(frame) = next_frame(shared, socket, buf).await? else {
+        return Ok(());
+    };
+    let connect = ConnectRequest::read(&mut frame.clone())
+        .map_err(|e| format!("malformed ConnectRequest: {e}"))?;
+    if !handshake(shared, conn, connect).await? {
+        return Ok(());
+    }
+    while let Some(frame) = next_frame(shared, socket, buf).await? {
+        shared
+            .packets_received
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        conn.received
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        handle_request(shared, conn, frame).await?;
+        if conn.out.is_closing() {
+            return Ok(());
+        }
+        conn.out.wait_below_soft_limit().await;
+        if conn.in_flight() >= MAX_IN_FLIGHT {
+            conn.out.wait_for(|| conn.in_flight() < MAX_IN_FLIGHT).await;
+        }
+    }
+    Ok(())
+}
+
+/// Establishes or resumes the session. False when the connection is to be closed.
+async fn handshake(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    req: ConnectRequest,
+) -> Result<bool, Closed> {
+    let last_zxid = shared.last_zxid();
+    if req.last_zxid_seen > last_zxid {
+        return Err(format!(
+            "client has seen zxid 0x{:x} but our last zxid is 0x{:x}: refusing",
+            req.last_zxid_seen, last_zxid
+        ));
+    }
+    let timeout_ms = shared.negotiate_timeout(req.timeout);
+    if req.session_id == 0 {
+        let (done, created) = oneshot::channel();
+        shared
+            .submit(Work::CreateSession {
+                conn: conn.clone(),
+                timeout_ms,
+                read_only: req.read_only,
+                done,
+            })
+            .await
+            .map_err(|_| "server shutting down".to_owned())?;
+        created
+            .await
+            .map_err(|_| "server shutting down".to_owned())?;
+        return Ok(true);
+    }
+    let session = shared
+        .sessions
+        .get(req.session_id)
+        .filter(|s| !s.is_closing() && req.passwd.as_deref() == Some(&s.password[..]));
+    let Some(session) = session else {
+        tracing::info!(session = format_args!("0x{:x}", req.session_id), peer = %conn.peer, "refusing reconnect: session expired or wrong password");
+        conn.out.send_and_close(|out| {
+            ops::reply::write_connect_response(
+                out,
+                &ferrokeeper_protocol::records::ConnectResponse {
+                    protocol_version: 0,
+                    timeout: 0,
+                    session_id: 0,
+                    passwd: Some(Bytes::from_static(&[0; PASSWORD_LEN])),
+                    read_only: req.read_only.map(|_| false),
+                },
+            )
+        });
+        return Ok(false);
+    };
+    if let Some(previous) = session.attach(conn.clone()) {
+        if previous.id != conn.id {
+            tracing::info!(session = format_args!("0x{:x}", session.id), old_peer = %previous.peer, "closing previous connection of a resumed session");
+            previous.out.close_now();
+        }
+    }
+    session.revalidate(timeout_ms, now_ms());
+    conn.set_session_id(session.id);
+    tracing::info!(session = format_args!("0x{:x}", session.id), timeout_ms, peer = %conn.peer, "session resumed");
+    conn.out.send(|out| {
+        ops::reply::write_connect_response(
+            out,
+            &ferrokeeper_protocol::records::ConnectResponse {
+                protocol_version: 0,
+                timeout: timeout_ms,
+                session_id: session.id,
+                passwd: Some(Bytes::copy_from_slice(&session.password)),
+                read_only: req.read_only.map(|_| false),
+            },
+        )
+    });
+    Ok(true)
+}
+
+async fn handle_request(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    mut frame: Bytes,
+) -> Result<(), Closed> {
+    let header =
+        RequestHeader::read(&mut frame).map_err(|e| format!("malformed request header: {e}"))?;
+    let session_id = conn.session_id();
+    if let Some(session) = shared.sessions.get(session_id) {
+        session.touch(now_ms());
+    }
+    let op = match OpCode::try_from(header.op) {
+        Ok(op) if is_client_op(op) => op,
+        _ => {
+            tracing::warn!(op = header.op, peer = %conn.peer, "unimplemented op code; closing connection");
+            conn.reply_and_close(header.xid, shared.last_zxid(), ErrorCode::Unimplemented);
+            return Ok(());
+        }
+    };
+    match op {
+        OpCode::Ping => {
+            conn.reply(xid::PING, shared.last_zxid(), ErrorCode::Ok, None);
+            return Ok(());
+        }
+        OpCode::Auth => return authenticate(shared, conn, frame),
+        OpCode::Sasl => {
+            tracing::warn!(peer = %conn.peer, "SASL is not supported; closing connection");
+            conn.reply_and_close(header.xid, 0, ErrorCode::AuthFailed);
+            return Ok(());
+        }
+        _ => {}
+    }
+    let work = if !shared.session_is_live(session_id) && op != OpCode::CloseSession {
+        Err(ErrorCode::SessionExpired)
+    } else if op == OpCode::Reconfig {
+        Err(ErrorCode::ReconfigDisabled)
+    } else {
+        Request::decode(op, frame).map_err(|e| {
+            tracing::debug!(?op, error = %e, peer = %conn.peer, "undecodable request");
+            ErrorCode::MarshallingError
+        })
+    };
+    match work {
+        Ok(request) if !op.is_write() && conn.in_flight() == 0 => {
+            let tree = shared.tree.read();
+            ops::read::execute(shared, &tree, conn, header.xid, &request);
+        }
+        Ok(request) => {
+            submit(
+                shared,
+                conn,
+                Work::Request {
+                    conn: conn.clone(),
+                    xid: header.xid,
+                    request,
+                },
+            )
+            .await?
+        }
+        Err(err) if conn.in_flight() == 0 => conn.reply(header.xid, shared.last_zxid(), err, None),
+        Err(err) => {
+            submit(
+                shared,
+                conn,
+                Work::Reject {
+                    conn: conn.clone(),
+                    xid: header.xid,
+                    err,
+                },
+            )
+            .await?
+        }
+    }
+    Ok(())
+}
+
+async fn submit(shared: &Shared, conn: &Conn, work: Work) -> Result<(), Closed> {
+    conn.begin_in_flight();
+    shared
+        .submit(work)
+        .await
+        .map_err(|_| "server shutting down".to_owned())
+}
+
+/// Ops a client may send (ZooKeeper's Request.isValid plus auth and sasl).
+fn is_client_op(op: OpCode) -> bool {
+    !matches!(
+        op,
+        OpCode::Notification | OpCode::Check | OpCode::CreateSession | OpCode::Error
+    )
+}
+
+/// auth packets are answered at once, outside the request order, as in ZooKeeper.
+fn authenticate(shared: &Shared, conn: &Conn, frame: Bytes) -> Result<(), Closed> {
+    let Ok(Request::Auth(packet)) = Request::decode(OpCode::Auth, frame) else {
+        conn.reply_and_close(xid::AUTH, 0, ErrorCode::AuthFailed);
+        return Err("malformed auth packet".into());
+    };
+    let credentials = packet.auth.as_deref().unwrap_or_default();
+    match crate::auth::authenticate(
+        &packet.scheme,
+        credentials,
+        shared.config.super_digest.as_deref(),
+    ) {
+        Ok(ids) => {
+            let mut auth = conn.auth.write();
+            for id in ids {
+                auth.add(id);
+            }
+            drop(auth);
+            conn.reply(xid::AUTH, 0, ErrorCode::Ok, None);
+            Ok(())
+        }
+        Err(err) => {
+            tracing::warn!(scheme = packet.scheme, peer = %conn.peer, "authentication failed; closing connection");
+            conn.reply_and_close(xid::AUTH, 0, err);
+            Ok(())
+        }
+    }
+}

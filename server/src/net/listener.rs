@@ -1,0 +1,65 @@
+//! Accepts client connections and gives each its own task.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream};
+
+use super::{connection, four_letter};
+use crate::shared::Shared;
+
+pub async fn run(shared: Arc<Shared>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(handle(shared.clone(), stream, peer));
+            }
+            Err(e) => {
+                // Typically EMFILE: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn handle(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+    let (mut reader, writer) = stream.into_split();
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    // The first four bytes are a frame length — or a four-letter word.
+    while buf.len() < 4 {
+        match reader.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+    if let Some(command) = four_letter::command(&buf[..4]) {
+        four_letter::answer(&shared, command, writer).await;
+        return;
+    }
+    let conn = shared.conns.register(peer);
+    tracing::debug!(peer = %peer, id = conn.id, "connection accepted");
+    let writer_task = {
+        let conn = conn.clone();
+        tokio::spawn(async move { conn.out.write_loop(writer).await })
+    };
+    let outcome = connection::serve(&shared, &conn, &mut reader, &mut buf).await;
+    match &outcome {
+        Ok(()) => tracing::debug!(peer = %peer, "connection closed"),
+        Err(reason) => tracing::info!(peer = %peer, reason, "closing connection"),
+    }
+    shared.conns.unregister(conn.id);
+    shared.watches.lock().remove_watcher(conn.id);
+    if let Some(session) = shared.sessions.get(conn.session_id()) {
+        session.detach(&conn);
+    }
+    if outcome.is_err() {
+        conn.out.close_now();
+    } else {
+        conn.out.close_after_flush();
+    }
+    let _ = writer_task.await;
+}

@@ -1,0 +1,318 @@
+//! The write pipeline: one task that owns every state change, in three visible stages
+//! per batch of work —
+//!
+//! 1. **prepare** ([`prep`]): validate each write against the tree plus the changes
+//!    prepared before it, and turn it into a [`Txn`] with the next zxid;
+//! 2. **log**: the point where the batch's transactions become durable (one append and
+//!    one fsync for the whole batch) before anything is applied;
+//! 3. **apply** ([`apply`]): apply in zxid order, deliver the watch events each change
+//!    fires, then queue the reply — so a client sees an event before any reply that
+//!    reflects the change.
+//!
+//! Reads of a connection with writes in flight ride along in order, so they see them.
+
+pub mod apply;
+pub mod pending;
+pub mod prep;
+pub mod txn;
+
+use std::sync::Arc;
+
+use ferrokeeper_protocol::records::ConnectResponse;
+use ferrokeeper_protocol::request::Request;
+use ferrokeeper_protocol::{ErrorCode, OpCode, Perms};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::net::conn::Conn;
+use crate::ops;
+use crate::shared::Shared;
+use crate::time::now_ms;
+use apply::{Applier, Event, OpResult};
+use pending::Pending;
+use prep::PrepContext;
+pub use txn::{Txn, TxnOp, Zxid};
+
+/// Most work items taken into one batch.
+const MAX_BATCH: usize = 1024;
+
+/// What the pipeline is asked to do.
+pub enum Work {
+    /// A client request that must be answered in order after earlier pipelined ones.
+    Request {
+        conn: Arc<Conn>,
+        xid: i32,
+        request: Request,
+    },
+    /// An error answer decided before the pipeline, kept in order.
+    Reject {
+        conn: Arc<Conn>,
+        xid: i32,
+        err: ErrorCode,
+    },
+    /// A new session for a connection that completed its handshake.
+    CreateSession {
+        conn: Arc<Conn>,
+        timeout_ms: i32,
+        read_only: Option<bool>,
+        done: oneshot::Sender<()>,
+    },
+    /// A session whose deadline passed.
+    Expire { session_id: i64 },
+    /// Remove a container or TTL node found eligible by the reaper.
+    Reap { path: String },
+}
+
+/// Who is waiting for a transaction's outcome.
+enum Origin {
+    Client {
+        conn: Arc<Conn>,
+        xid: i32,
+        op: OpCode,
+    },
+    Handshake {
+        conn: Arc<Conn>,
+        read_only: Option<bool>,
+        done: oneshot::Sender<()>,
+    },
+    Server,
+}
+
+/// One prepared unit of a batch.
+enum Step {
+    Txn {
+        txn: Txn,
+        origin: Origin,
+    },
+    Read {
+        conn: Arc<Conn>,
+        xid: i32,
+        request: Request,
+    },
+    Reject {
+        conn: Arc<Conn>,
+        xid: i32,
+        err: ErrorCode,
+    },
+}
+
+pub async fn run(shared: Arc<Shared>, mut work: mpsc::Receiver<Work>) {
+    let mut pending = Pending::default();
+    let mut last_zxid = shared.tree.read().last_zxid();
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while work.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let steps: Vec<Step> = {
+            let tree = shared.tree.read();
+            batch
+                .drain(..)
+                .filter_map(|w| prepare(&shared, &tree, &mut pending, &mut last_zxid, w))
+                .collect()
+        };
+        // Durability: the batch's transactions are appended and fsynced here, once.
+        let mut tree = shared.tree.write();
+        for step in steps {
+            finish(&shared, &mut tree, step);
+        }
+        drop(tree);
+        pending.retire_through(last_zxid);
+    }
+}
+
+fn prepare(
+    shared: &Shared,
+    tree: &crate::tree::DataTree,
+    pending: &mut Pending,
+    last_zxid: &mut Zxid,
+    work: Work,
+) -> Option<Step> {
+    // Housekeeping transactions are not checked against any client's identity.
+    let server = crate::auth::AuthIds::default();
+    let extended_types = shared.config.extended_types_enabled;
+    let mut txn = |pending: &mut Pending,
+                   session_id: i64,
+                   auth: &crate::auth::AuthIds,
+                   op: &mut dyn FnMut(&mut PrepContext) -> TxnOp| {
+        *last_zxid += 1;
+        let mut cx = PrepContext {
+            tree,
+            pending,
+            zxid: *last_zxid,
+            session_id,
+            auth,
+            extended_types,
+        };
+        Txn {
+            zxid: *last_zxid,
+            time: now_ms() as i64,
+            session_id,
+            op: op(&mut cx),
+        }
+    };
+    Some(match work {
+        Work::Request { conn, xid, request } if request.op_code().is_write() => {
+            let session_id = conn.session_id();
+            let op = request.op_code();
+            let auth = conn.auth.read().clone();
+            let txn = if !shared.session_is_live(session_id) {
+                txn(pending, session_id, &auth, &mut |_| {
+                    TxnOp::Error(ErrorCode::SessionExpired)
+                })
+            } else if op == OpCode::CloseSession {
+                if let Some(session) = shared.sessions.get(session_id) {
+                    session.start_closing();
+                }
+                txn(pending, session_id, &auth, &mut |cx| {
+                    cx.close_session(session_id)
+                })
+            } else {
+                txn(pending, session_id, &auth, &mut |cx| cx.prepare(&request))
+            };
+            Step::Txn {
+                txn,
+                origin: Origin::Client { conn, xid, op },
+            }
+        }
+        Work::Request { conn, xid, request } => Step::Read { conn, xid, request },
+        Work::Reject { conn, xid, err } => Step::Reject { conn, xid, err },
+        Work::CreateSession {
+            conn,
+            timeout_ms,
+            read_only,
+            done,
+        } => {
+            let session_id = shared.new_session_id();
+            let password = crate::session::new_password();
+            Step::Txn {
+                txn: txn(pending, session_id, &server, &mut |_| {
+                    TxnOp::CreateSession {
+                        session_id,
+                        timeout_ms,
+                        password,
+                    }
+                }),
+                origin: Origin::Handshake {
+                    conn,
+                    read_only,
+                    done,
+                },
+            }
+        }
+        Work::Expire { session_id } => {
+            if !shared.sessions.contains(session_id) {
+                return None;
+            }
+            Step::Txn {
+                txn: txn(pending, session_id, &server, &mut |cx| {
+                    cx.close_session(session_id)
+                }),
+                origin: Origin::Server,
+            }
+        }
+        Work::Reap { path } => {
+            let view = pending.view(tree, &path)?;
+            let never_used = shared.config.container_max_never_used_ms;
+            if !crate::reaper::is_reapable(&view, now_ms() as i64, never_used) {
+                return None;
+            }
+            Step::Txn {
+                txn: txn(pending, 0, &server, &mut |cx| {
+                    cx.delete_container(&path, &mut Vec::new())
+                        .unwrap_or_else(TxnOp::Error)
+                }),
+                origin: Origin::Server,
+            }
+        }
+    })
+}
+
+fn finish(shared: &Shared, tree: &mut crate::tree::DataTree, step: Step) {
+    match step {
+        Step::Txn { txn, origin } => {
+            let mut applier = Applier {
+                tree,
+                sessions: &shared.sessions,
+                events: Vec::new(),
+            };
+            let result = applier.apply(&txn);
+            let events = std::mem::take(&mut applier.events);
+            shared.set_last_zxid(txn.zxid);
+            deliver(shared, &events, txn.zxid);
+            respond(origin, result, txn.zxid);
+        }
+        Step::Read { conn, xid, request } => {
+            ops::read::execute(shared, tree, &conn, xid, &request);
+            conn.end_in_flight();
+        }
+        Step::Reject { conn, xid, err } => {
+            conn.reply(xid, tree.last_zxid(), err, None);
+            conn.end_in_flight();
+        }
+    }
+}
+
+/// Tells every watcher that may read the changed node (READ on its ACL, as ZooKeeper
+/// checks before sending an event).
+fn deliver(shared: &Shared, events: &[Event], zxid: Zxid) {
+    if events.is_empty() {
+        return;
+    }
+    let mut watches = shared.watches.lock();
+    for event in events {
+        for watcher in watches.trigger(&event.path, event.kind) {
+            if let Some(conn) = shared.conns.get(watcher) {
+                if conn.auth.read().allows(&event.acl, Perms::READ) {
+                    conn.notify(event.kind, &event.path, zxid);
+                }
+            }
+        }
+    }
+}
+
+fn respond(origin: Origin, result: OpResult, zxid: Zxid) {
+    match origin {
+        Origin::Client {
+            conn,
+            xid,
+            op: opcode,
+        } => {
+            if opcode == OpCode::CloseSession {
+                tracing::info!(session = format_args!("0x{:x}", conn.session_id()), peer = %conn.peer, "session closed by client");
+                conn.reply_and_close(xid, zxid, ErrorCode::Ok);
+            } else {
+                ops::reply::write_result(&conn, xid, zxid, &result);
+            }
+            conn.end_in_flight();
+        }
+        Origin::Handshake {
+            conn,
+            read_only,
+            done,
+        } => {
+            if let OpResult::SessionCreated(session) = result {
+                session.attach(conn.clone());
+                conn.set_session_id(session.id);
+                tracing::info!(session = format_args!("0x{:x}", session.id), timeout_ms = session.timeout_ms(), peer = %conn.peer, "session established");
+                conn.out.send(|out| {
+                    ops::reply::write_connect_response(
+                        out,
+                        &ConnectResponse {
+                            protocol_version: 0,
+                            timeout: session.timeout_ms(),
+                            session_id: session.id,
+                            passwd: Some(bytes::Bytes::copy_from_slice(&session.password)),
+                            read_only: read_only.map(|_| false),
+                        },
+                    )
+                });
+            }
+            let _ = done.send(());
+        }
+        Origin::Server => {
+            // An expired session's connection is closed without an answer.
+            if let OpResult::SessionClosed(Some(session)) = result {
+                if let Some(conn) = session.conn() {
+                    conn.out.close_after_flush();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Expires sessions whose clients went quiet: every tick, each session past its deadline
+//! is closed through the pipeline, like a closeSession the client never sent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::pipeline::Work;
+use crate::shared::Shared;
+use crate::time::now_ms;
+
+pub async fn run(shared: Arc<Shared>) {
+    let tick = Duration::from_millis(shared.config.tick_time_ms.max(1) as u64 / 2 + 1);
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        for session in shared.sessions.expired(now_ms()) {
+            if session.start_closing() {
+                tracing::info!(
+                    session = format_args!("0x{:x}", session.id),
+                    timeout_ms = session.timeout_ms(),
+                    "session expired"
+                );
+                if shared
+                    .submit(Work::Expire {
+                        session_id: session.id,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
+}

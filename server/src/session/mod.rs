@@ -1,0 +1,139 @@
+//! Sessions: the live table (part of the state machine: created and closed only by
+//! applied transactions) and each session's expiry clock and current connection.
+
+pub mod expiry;
+mod ids;
+
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+pub use ids::{new_password, SessionIds};
+
+use crate::net::conn::Conn;
+use crate::tree::FastMap;
+
+pub const PASSWORD_LEN: usize = 16;
+
+pub struct Session {
+    pub id: i64,
+    pub password: [u8; PASSWORD_LEN],
+    timeout_ms: AtomicI32,
+    /// Milliseconds since the Unix epoch after which the session is expired.
+    deadline_ms: AtomicU64,
+    /// Set once expiry or closeSession has been decided; requests then get SessionExpired.
+    closing: AtomicBool,
+    conn: Mutex<Option<Arc<Conn>>>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Session(0x{:x}, {}ms)", self.id, self.timeout_ms())
+    }
+}
+
+impl Session {
+    pub fn new(id: i64, password: [u8; PASSWORD_LEN], timeout_ms: i32, now_ms: u64) -> Self {
+        Session {
+            id,
+            password,
+            timeout_ms: AtomicI32::new(timeout_ms),
+            deadline_ms: AtomicU64::new(now_ms + timeout_ms as u64),
+            closing: AtomicBool::new(false),
+            conn: Mutex::new(None),
+        }
+    }
+
+    pub fn timeout_ms(&self) -> i32 {
+        self.timeout_ms.load(Ordering::Relaxed)
+    }
+
+    /// Any packet from the client keeps the session alive for another timeout.
+    pub fn touch(&self, now_ms: u64) {
+        let deadline = now_ms + self.timeout_ms() as u64;
+        self.deadline_ms.fetch_max(deadline, Ordering::Relaxed);
+    }
+
+    /// A reconnect may renegotiate the timeout.
+    pub fn revalidate(&self, timeout_ms: i32, now_ms: u64) {
+        self.timeout_ms.store(timeout_ms, Ordering::Relaxed);
+        self.deadline_ms
+            .store(now_ms + timeout_ms as u64, Ordering::Relaxed);
+    }
+
+    pub fn deadline_ms(&self) -> u64 {
+        self.deadline_ms.load(Ordering::Relaxed)
+    }
+
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
+    /// Marks the session as closing; true for the caller that did it first.
+    pub fn start_closing(&self) -> bool {
+        !self.closing.swap(true, Ordering::AcqRel)
+    }
+
+    /// Attaches a new connection, returning the one it replaces.
+    pub fn attach(&self, conn: Arc<Conn>) -> Option<Arc<Conn>> {
+        self.conn.lock().replace(conn)
+    }
+
+    /// Detaches `conn` if it is still the session's connection.
+    pub fn detach(&self, conn: &Conn) {
+        let mut current = self.conn.lock();
+        if current.as_ref().is_some_and(|c| c.id == conn.id) {
+            *current = None;
+        }
+    }
+
+    pub fn conn(&self) -> Option<Arc<Conn>> {
+        self.conn.lock().clone()
+    }
+}
+
+#[derive(Default)]
+pub struct SessionTable {
+    sessions: RwLock<FastMap<i64, Arc<Session>>>,
+}
+
+impl SessionTable {
+    pub fn get(&self, id: i64) -> Option<Arc<Session>> {
+        self.sessions.read().get(&id).cloned()
+    }
+
+    pub fn insert(&self, session: Arc<Session>) {
+        self.sessions.write().insert(session.id, session);
+    }
+
+    pub fn remove(&self, id: i64) -> Option<Arc<Session>> {
+        self.sessions.write().remove(&id)
+    }
+
+    pub fn contains(&self, id: i64) -> bool {
+        self.sessions.read().contains_key(&id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.sessions.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Sessions whose deadline has passed and that are not already closing.
+    pub fn expired(&self, now_ms: u64) -> Vec<Arc<Session>> {
+        self.sessions
+            .read()
+            .values()
+            .filter(|s| s.deadline_ms() <= now_ms && !s.is_closing())
+            .cloned()
+            .collect()
+    }
+
+    pub fn all(&self) -> Vec<Arc<Session>> {
+        self.sessions.read().values().cloned().collect()
+    }
+}
