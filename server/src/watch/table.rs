@@ -56,11 +56,10 @@ impl WatchTable {
             let mut spent = Vec::new();
             for (&watcher, &mode) in watchers.iter() {
                 match mode {
-                    WatchMode::PersistentRecursive => {
-                        if event != EventType::NodeChildrenChanged {
-                            fired.insert(watcher);
-                        }
+                    WatchMode::PersistentRecursive if event != EventType::NodeChildrenChanged => {
+                        fired.insert(watcher);
                     }
+                    WatchMode::PersistentRecursive => {}
                     _ if depth == 0 => {
                         fired.insert(watcher);
                         if mode == WatchMode::Standard {

@@ -1,0 +1,44 @@
+//! The `ferrokeeper` command line. (Also makes `cargo test` build the binary that the
+//! end-to-end tests in `tests/` run.)
+
+use std::process::Command;
+
+fn ferrokeeper() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ferrokeeper"))
+}
+
+#[test]
+fn help_lists_zookeeper_option_names() {
+    let out = ferrokeeper().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for name in ["clientPort", "dataDir", "tickTime", "ZOO_CFG"] {
+        assert!(
+            help.contains(name),
+            "--help does not mention {name}:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn invalid_config_value_stops_startup_naming_the_key() {
+    let dir = std::env::temp_dir().join(format!("fk-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("zoo.cfg");
+    std::fs::write(&cfg, "clientPort=notaport\n").unwrap();
+    let out = ferrokeeper().arg(&cfg).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("clientPort") && err.contains("notaport"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn missing_config_file_is_reported() {
+    let out = ferrokeeper().arg("/nonexistent/zoo.cfg").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/zoo.cfg"));
+}
