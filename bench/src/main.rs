@@ -156,7 +156,7 @@ fn request(workload: Workload, session: usize, i: usize, data: &Bytes) -> Reques
         }),
         Workload::Set => write,
         Workload::Get => read,
-        Workload::Mixed if i % 10 == 0 => write,
+        Workload::Mixed if i.is_multiple_of(10) => write,
         Workload::Mixed => read,
     }
 }
