@@ -69,7 +69,7 @@ fn main() -> std::process::ExitCode {
                 }
                 tokio::select! {
                     _ = server.wait() => {}
-                    _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
+                    signal = stop_signal() => tracing::info!(signal, "stopping"),
                 }
                 std::process::ExitCode::SUCCESS
             }
@@ -108,4 +108,22 @@ fn build_config(cli: &Cli) -> Result<Config, Box<dyn std::error::Error>> {
         config.set(key.trim(), value.trim())?;
     }
     Ok(config)
+}
+
+/// Resolves on SIGINT or SIGTERM, naming the signal.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "interrupt"
+    }
 }

@@ -42,3 +42,25 @@ fn missing_config_file_is_reported() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/zoo.cfg"));
 }
+
+#[test]
+fn port_zero_prints_the_address_and_sigterm_exits_cleanly() {
+    use std::io::{BufRead, BufReader};
+    let mut child = ferrokeeper()
+        .args(["--port", "0", "--bind", "127.0.0.1", "--log", "warn"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: std::net::SocketAddr = line.trim().parse().expect("address on stdout");
+    assert!(std::net::TcpStream::connect(addr).is_ok());
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert!(child.wait().unwrap().success());
+}
