@@ -82,7 +82,7 @@ filter() {
 _show() {
     if [ -n "${VERBOSE:-}" ]; then
         echo "\$ zkCli $LAST_CMD   (rc=$RC)"
-        printf '%s\n' "$OUT" | sed 's/^/    | /'
+        sed 's/^/    | /' <<<"$OUT"
     fi
 }
 
@@ -112,7 +112,7 @@ fail() {
     FAILS=$((FAILS + 1))
     echo "FAIL: $1"
     echo "      command: $LAST_CMD (rc=$RC)"
-    printf '%s\n' "$OUT" | head -40 | sed 's/^/      | /'
+    head -40 <<<"$OUT" | sed 's/^/      | /'
 }
 
 ok() { CHECKS=$((CHECKS + 1)); [ -n "${VERBOSE:-}" ] && echo "ok: $1"; return 0; }
@@ -127,18 +127,18 @@ expect_rc() {
 }
 # expect ERE DESCRIPTION: some output line matches
 expect() {
-    printf '%s\n' "$OUT" | grep -Eq -- "$1" && ok "$2" || fail "$2: output does not match /$1/"
+    grep -Eq -- "$1" <<<"$OUT" && ok "$2" || fail "$2: output does not match /$1/"
 }
 # expect_fixed STRING DESCRIPTION: output contains STRING literally
 expect_fixed() {
-    printf '%s\n' "$OUT" | grep -Fq -- "$1" && ok "$2" || fail "$2: output lacks '$1'"
+    grep -Fq -- "$1" <<<"$OUT" && ok "$2" || fail "$2: output lacks '$1'"
 }
 # reject ERE DESCRIPTION: no output line matches
 reject() {
-    printf '%s\n' "$OUT" | grep -Eq -- "$1" && fail "$2: output unexpectedly matches /$1/" || ok "$2"
+    grep -Eq -- "$1" <<<"$OUT" && fail "$2: output unexpectedly matches /$1/" || ok "$2"
 }
 # field NAME: value of "NAME = value" from a stat printout in $OUT
-field() { printf '%s\n' "$OUT" | sed -n "s/^$1 = //p" | tail -1; }
+field() { sed -n "s/^$1 = //p" <<<"$OUT" | tail -1; }
 
 cleanup() {
     zks <<EOF
@@ -150,7 +150,7 @@ EOF
 # ------------------------------------------------------------------------------
 # 0. can we talk to the server at all? (abort early instead of failing every check)
 zk ls /
-if [ "$RC" -ne 0 ] || ! printf '%s\n' "$OUT" | grep -q 'zookeeper'; then
+if [ "$RC" -ne 0 ] || ! grep -q 'zookeeper' <<<"$OUT"; then
     fail "cannot connect to $HP (ls / failed)"
     echo "zkcli_smoke: FAIL: cannot connect to $HP"
     exit 1
@@ -250,9 +250,8 @@ zk create $R/secure secret-data
 expect_rc 0 "create $R/secure"
 zk setAcl $R/secure "digest:smoke:$HASH:cdrwa"
 expect_rc 0 "setAcl digest"
-zk stat $R/secure
-expect_rc 0 "stat (exists) needs no permission"
-expect '^aclVersion = 1$' "aclVersion 1 after setAcl"
+# Whether exists needs READ differs between ZooKeeper releases (3.9 checks it), so
+# the stat check runs with credentials below.
 zk get $R/secure
 expect_rc nonzero "get without auth fails"
 expect_fixed "Insufficient permission : $R/secure" "NoAuth message for get"
@@ -268,11 +267,13 @@ expect_fixed "Insufficient permission : $R/secure" "wrong digest password is ref
 reject '^secret-data$' "wrong digest password does not read data"
 zks <<EOF
 addauth digest $USER_PASS
+stat $R/secure
 get $R/secure
 getAcl $R/secure
 set $R/secure secret-2
 get $R/secure
 EOF
+expect '^aclVersion = 1$' "aclVersion 1 after setAcl"
 expect '^secret-data$' "addauth digest allows get"
 expect_fixed "'digest,'smoke:$HASH" "getAcl shows the digest id"
 expect '^: cdrwa$' "getAcl shows the digest perms"
