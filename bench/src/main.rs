@@ -54,8 +54,16 @@ struct Args {
     label: String,
 }
 
-fn open_acl() -> Vec<Acl> {
-    vec![Acl::new(Perms::ALL, "world", "anyone")]
+/// A persistent, world-writable create.
+fn create(path: String, data: &Bytes) -> Request {
+    Request::Create(CreateOp {
+        op: OpCode::Create,
+        path,
+        data: Some(data.clone()),
+        acl: vec![Acl::new(Perms::ALL, "world", "anyone")],
+        flags: 0,
+        ttl: -1,
+    })
 }
 
 struct Session {
@@ -146,14 +154,7 @@ fn request(workload: Workload, session: usize, i: usize, data: &Bytes) -> Reques
         version: -1,
     });
     match workload {
-        Workload::Create => Request::Create(CreateOp {
-            op: OpCode::Create,
-            path: format!("{node}/n{i}"),
-            data: Some(data.clone()),
-            acl: open_acl(),
-            flags: 0,
-            ttl: -1,
-        }),
+        Workload::Create => create(format!("{node}/n{i}"), data),
         Workload::Set => write,
         Workload::Get => read,
         Workload::Mixed if i.is_multiple_of(10) => write,
@@ -183,14 +184,7 @@ async fn run_session(
 ) -> std::io::Result<(Vec<Duration>, usize)> {
     let mut s = connect_with_retry(&args.server).await?;
     // Each session works under its own node (left from an earlier run, or made now).
-    s.queue(&Request::Create(CreateOp {
-        op: OpCode::Create,
-        path: format!("/bench-{id}"),
-        data: Some(data.clone()),
-        acl: open_acl(),
-        flags: 0,
-        ttl: -1,
-    }));
+    s.queue(&create(format!("/bench-{id}"), &data));
     s.flush().await?;
     s.reply().await?;
     let mut latencies = Vec::with_capacity(args.requests);
