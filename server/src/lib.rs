@@ -18,6 +18,7 @@ pub mod reaper;
 pub mod server;
 pub mod session;
 pub mod shared;
+pub mod stats;
 pub mod time;
 pub mod tree;
 pub mod watch;

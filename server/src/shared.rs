@@ -25,6 +25,7 @@ pub struct Shared {
     /// The last applied zxid, readable without the tree lock.
     last_zxid: AtomicI64,
     pub packets_received: AtomicU64,
+    pub latency: crate::stats::Latency,
     pub started_ms: u64,
 }
 
@@ -44,6 +45,7 @@ impl Shared {
             conns: ConnRegistry::default(),
             work,
             packets_received: AtomicU64::new(0),
+            latency: crate::stats::Latency::default(),
             started_ms: now_ms,
         }
     }

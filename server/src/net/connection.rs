@@ -165,6 +165,7 @@ async fn handle_request(
     conn: &Arc<Conn>,
     mut frame: Bytes,
 ) -> Result<(), Closed> {
+    let received = std::time::Instant::now();
     let header =
         RequestHeader::read(&mut frame).map_err(|e| format!("malformed request header: {e}"))?;
     let session_id = conn.session_id();
@@ -206,6 +207,7 @@ async fn handle_request(
         Ok(request) if !op.is_write() && conn.in_flight() == 0 => {
             let tree = shared.tree.read();
             ops::read::execute(shared, &tree, conn, header.xid, &request);
+            shared.latency.record(received.elapsed());
         }
         Ok(request) => {
             submit(
@@ -215,11 +217,15 @@ async fn handle_request(
                     conn: conn.clone(),
                     xid: header.xid,
                     request,
+                    received,
                 },
             )
             .await?
         }
-        Err(err) if conn.in_flight() == 0 => conn.reply(header.xid, shared.last_zxid(), err, None),
+        Err(err) if conn.in_flight() == 0 => {
+            conn.reply(header.xid, shared.last_zxid(), err, None);
+            shared.latency.record(received.elapsed());
+        }
         Err(err) => {
             submit(
                 shared,
@@ -228,6 +234,7 @@ async fn handle_request(
                     conn: conn.clone(),
                     xid: header.xid,
                     err,
+                    received,
                 },
             )
             .await?

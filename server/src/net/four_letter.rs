@@ -60,8 +60,20 @@ fn render(shared: &Shared, command: &str) -> String {
         "mntr" => {
             let tree = shared.tree.read();
             let watches = shared.watches.lock().watch_count();
-            let lines: [(&str, String); 12] = [
+            let lines: [(&str, String); 15] = [
                 ("zk_version", VERSION.to_owned()),
+                (
+                    "zk_avg_latency",
+                    format!("{:.4}", shared.latency.min_avg_max_ms().1),
+                ),
+                (
+                    "zk_max_latency",
+                    shared.latency.min_avg_max_ms().2.to_string(),
+                ),
+                (
+                    "zk_min_latency",
+                    shared.latency.min_avg_max_ms().0.to_string(),
+                ),
                 ("zk_server_state", "standalone".into()),
                 (
                     "zk_packets_received",
@@ -141,7 +153,8 @@ fn server_stats(shared: &Shared, out: &mut String) {
         out,
         "Zookeeper version: {VERSION}, built on 1970-01-01 00:00 UTC"
     );
-    let _ = writeln!(out, "Latency min/avg/max: 0/0.0/0");
+    let (min, avg, max) = shared.latency.min_avg_max_ms();
+    let _ = writeln!(out, "Latency min/avg/max: {min}/{avg:.4}/{max}");
     let _ = writeln!(
         out,
         "Received: {}",

@@ -17,6 +17,7 @@ pub mod prep;
 pub mod txn;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use ferrokeeper_protocol::records::ConnectResponse;
 use ferrokeeper_protocol::request::Request;
@@ -42,12 +43,14 @@ pub enum Work {
         conn: Arc<Conn>,
         xid: i32,
         request: Request,
+        received: Instant,
     },
     /// An error answer decided before the pipeline, kept in order.
     Reject {
         conn: Arc<Conn>,
         xid: i32,
         err: ErrorCode,
+        received: Instant,
     },
     /// A new session for a connection that completed its handshake.
     CreateSession {
@@ -68,6 +71,7 @@ enum Origin {
         conn: Arc<Conn>,
         xid: i32,
         op: OpCode,
+        received: Instant,
     },
     Handshake {
         conn: Arc<Conn>,
@@ -87,11 +91,13 @@ enum Step {
         conn: Arc<Conn>,
         xid: i32,
         request: Request,
+        received: Instant,
     },
     Reject {
         conn: Arc<Conn>,
         xid: i32,
         err: ErrorCode,
+        received: Instant,
     },
 }
 
@@ -148,7 +154,12 @@ fn prepare(
         }
     };
     Some(match work {
-        Work::Request { conn, xid, request } if request.op_code().is_write() => {
+        Work::Request {
+            conn,
+            xid,
+            request,
+            received,
+        } if request.op_code().is_write() => {
             let session_id = conn.session_id();
             let op = request.op_code();
             let auth = conn.auth.read().clone();
@@ -168,11 +179,36 @@ fn prepare(
             };
             Step::Txn {
                 txn,
-                origin: Origin::Client { conn, xid, op },
+                origin: Origin::Client {
+                    conn,
+                    xid,
+                    op,
+                    received,
+                },
             }
         }
-        Work::Request { conn, xid, request } => Step::Read { conn, xid, request },
-        Work::Reject { conn, xid, err } => Step::Reject { conn, xid, err },
+        Work::Request {
+            conn,
+            xid,
+            request,
+            received,
+        } => Step::Read {
+            conn,
+            xid,
+            request,
+            received,
+        },
+        Work::Reject {
+            conn,
+            xid,
+            err,
+            received,
+        } => Step::Reject {
+            conn,
+            xid,
+            err,
+            received,
+        },
         Work::CreateSession {
             conn,
             timeout_ms,
@@ -236,15 +272,25 @@ fn finish(shared: &Shared, tree: &mut crate::tree::DataTree, step: Step) {
             let events = std::mem::take(&mut applier.events);
             shared.set_last_zxid(txn.zxid);
             deliver(shared, &events, txn.zxid);
-            respond(origin, result, txn.zxid);
+            respond(shared, origin, result, txn.zxid);
         }
-        Step::Read { conn, xid, request } => {
+        Step::Read {
+            conn,
+            xid,
+            request,
+            received,
+        } => {
             ops::read::execute(shared, tree, &conn, xid, &request);
-            conn.end_in_flight();
+            answered(shared, &conn, received);
         }
-        Step::Reject { conn, xid, err } => {
+        Step::Reject {
+            conn,
+            xid,
+            err,
+            received,
+        } => {
             conn.reply(xid, tree.last_zxid(), err, None);
-            conn.end_in_flight();
+            answered(shared, &conn, received);
         }
     }
 }
@@ -267,12 +313,19 @@ fn deliver(shared: &Shared, events: &[Event], zxid: Zxid) {
     }
 }
 
-fn respond(origin: Origin, result: OpResult, zxid: Zxid) {
+/// A pipelined request has its reply queued.
+fn answered(shared: &Shared, conn: &Conn, received: Instant) {
+    shared.latency.record(received.elapsed());
+    conn.end_in_flight();
+}
+
+fn respond(shared: &Shared, origin: Origin, result: OpResult, zxid: Zxid) {
     match origin {
         Origin::Client {
             conn,
             xid,
             op: opcode,
+            received,
         } => {
             if opcode == OpCode::CloseSession {
                 tracing::info!(session = format_args!("0x{:x}", conn.session_id()), peer = %conn.peer, "session closed by client");
@@ -280,7 +333,7 @@ fn respond(origin: Origin, result: OpResult, zxid: Zxid) {
             } else {
                 ops::reply::write_result(&conn, xid, zxid, &result);
             }
-            conn.end_in_flight();
+            answered(shared, &conn, received);
         }
         Origin::Handshake {
             conn,
