@@ -91,7 +91,7 @@ OUT=""
 _show() {
     if [ -n "${VERBOSE:-}" ]; then
         echo "\$ cli_mt -c '$LAST_CMD'"
-        printf '%s\n' "$OUT" | sed 's/^/    | /'
+        sed 's/^/    | /' <<<"$OUT"
     fi
 }
 
@@ -111,28 +111,28 @@ fail() {
     FAILS=$((FAILS + 1))
     echo "FAIL: $1"
     echo "      command: $LAST_CMD"
-    printf '%s\n' "$OUT" | head -40 | sed 's/^/      | /'
+    head -40 <<<"$OUT" | sed 's/^/      | /'
 }
 ok() { CHECKS=$((CHECKS + 1)); [ -n "${VERBOSE:-}" ] && echo "ok: $1"; return 0; }
 expect() {
-    printf '%s\n' "$OUT" | grep -Eq -- "$1" && ok "$2" || fail "$2: output does not match /$1/"
+    grep -Eq -- "$1" <<<"$OUT" && ok "$2" || fail "$2: output does not match /$1/"
 }
 expect_fixed() {
-    printf '%s\n' "$OUT" | grep -Fq -- "$1" && ok "$2" || fail "$2: output lacks '$1'"
+    grep -Fq -- "$1" <<<"$OUT" && ok "$2" || fail "$2: output lacks '$1'"
 }
 reject() {
-    printf '%s\n' "$OUT" | grep -Eq -- "$1" && fail "$2: output unexpectedly matches /$1/" || ok "$2"
+    grep -Eq -- "$1" <<<"$OUT" && fail "$2: output unexpectedly matches /$1/" || ok "$2"
 }
 # children listed by ls/ls2 (tab-indented lines), sorted, comma-joined
-children() { printf '%s\n' "$OUT" | sed -n 's/^\t\([^ =\t][^ =\t]*\)$/\1/p' | sort | paste -sd, -; }
+children() { sed -n 's/^\t\([^ =\t][^ =\t]*\)$/\1/p' <<<"$OUT" | sort | paste -sd, -; }
 # stat field from the C client's stat dump (e.g. czxid=2a6, version=1)
-field() { printf '%s\n' "$OUT" | grep -Eo "(^|[[:space:]])$1 ?= ?[^[:space:]]+" | tail -1 | sed 's/.*= \{0,1\}//'; }
+field() { grep -Eo "(^|[[:space:]])$1 ?= ?[^[:space:]]+" <<<"$OUT" | tail -1 | sed 's/.*= \{0,1\}//'; }
 
 # delete a subtree (cli_mt has no recursive delete)
 del_tree() {
     local p=$1 kids k
     zc "ls $p"
-    printf '%s\n' "$OUT" | grep -q "rc = 0" || return 0
+    grep -q "rc = 0" <<<"$OUT" || return 0
     kids=$(children)
     for k in ${kids//,/ }; do
         del_tree "$p/$k"
@@ -159,7 +159,8 @@ sess_send() {
 sess_wait() {
     local deadline=$((SECONDS + WAIT))
     while :; do
-        if tail -n +$((SESS_MARK + 1)) "$SESS_OUT" | grep -Eq -- "$1"; then
+        # (no pipe into grep -q: with pipefail an early-exiting grep can fail the pipeline)
+        if grep -Eq -- "$1" < <(tail -n +$((SESS_MARK + 1)) "$SESS_OUT"); then
             OUT=$(tail -n +$((SESS_MARK + 1)) "$SESS_OUT")
             ok "$2"
             return 0
@@ -178,7 +179,7 @@ trap '' PIPE # a dead session must not kill the script through SIGPIPE
 # ------------------------------------------------------------------------------
 # 0. can we talk to the server at all? (abort early instead of failing every check)
 zc "ls /"
-if ! printf '%s\n' "$OUT" | grep -q 'state = CONNECTED_STATE' || ! printf '%s\n' "$OUT" | grep -q '^/: rc = 0'; then
+if ! grep -q 'state = CONNECTED_STATE' <<<"$OUT" || ! grep -q '^/: rc = 0' <<<"$OUT"; then
     fail "cannot connect to $HP (ls / failed)"
     echo "c_smoke: FAIL: cannot connect to $HP"
     exit 1
@@ -260,7 +261,7 @@ sess_start
 SESS_MARK=0
 LAST_CMD="session start"
 sess_wait 'state = CONNECTED_STATE' "interactive session connects"
-SID=$(sed -n 's/^Got a new session id: 0x\([0-9a-f]*\)$/\1/p' "$SESS_OUT" | head -1)
+SID=$(sed -n 's/^Got a new session id: 0x\([0-9a-f]*\)$/\1/p' "$SESS_OUT" | sed -n 1p)
 [ -n "$SID" ] && ok "session id printed" || fail "no session id printed"
 
 sess_send "create +e $R/live"
