@@ -134,7 +134,10 @@ impl<T: Jute> Jute for Vec<T> {
         let Some(count) = read_length(input, 1)? else {
             return Ok(Vec::new());
         };
-        let mut items = Vec::with_capacity(count);
+        // A count that fits is not yet true either: reserve no more than the input
+        // could fill, since an item in memory is larger than its minimum on the wire.
+        let max_reserve = input.remaining() / std::mem::size_of::<T>().max(1);
+        let mut items = Vec::with_capacity(count.min(max_reserve));
         for _ in 0..count {
             items.push(T::read(input)?);
         }
