@@ -270,6 +270,7 @@ impl Log {
         if created {
             self.fs.sync_dir(&self.dir).ctx("fsync", &self.dir)?;
         }
+        seg.mark_durable();
         Ok(())
     }
 
@@ -279,7 +280,7 @@ impl Log {
         let Some(mut seg) = self.active.take() else {
             return Ok(());
         };
-        seg.truncate_to_len().map_err(|e| self.poison(e))
+        seg.truncate_to_durable().map_err(|e| self.poison(e))
     }
 
     /// Undoes a failed batch (see the module docs) and returns the error to report.
@@ -300,7 +301,7 @@ impl Log {
                     .ctx("remove", &path)
                     .and_then(|()| self.fs.sync_dir(&self.dir).ctx("fsync", &self.dir))
             }
-            Some(mut seg) => seg.truncate_to_len(),
+            Some(mut seg) => seg.truncate_to_durable(),
         };
         match cleanup {
             Ok(()) => cause,

@@ -2,8 +2,9 @@
 //! `preAllocSize` chunks, write batches at its end, sync, and seal it (release the
 //! unused preallocation and fsync) when the log rolls.
 //!
-//! `len` only advances once a write has fully succeeded, so after any failure it is the
-//! length of the good prefix — the length [`super::Log`] truncates back to.
+//! `durable_len` only advances when [`super::Log`] says a batch is complete (written and
+//! synced), so after any failure it is the length of the good prefix — the length the
+//! log cuts the file back to.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,8 +19,10 @@ pub struct ActiveSegment {
     file: Box<dyn File>,
     path: PathBuf,
     header: SegmentHeader,
-    /// Bytes written successfully (header included); 0 until the first batch.
+    /// Bytes written (header included); 0 until the first batch.
     len: u64,
+    /// Bytes of complete, durable batches.
+    durable_len: u64,
     /// The file's size, preallocation included.
     allocated: u64,
 }
@@ -43,6 +46,7 @@ impl ActiveSegment {
                 prev_zxid,
             },
             len: 0,
+            durable_len: 0,
             allocated: 0,
         })
     }
@@ -56,9 +60,14 @@ impl ActiveSegment {
         self.len
     }
 
-    /// Whether no batch has been written yet.
+    /// Whether no batch has been completed yet (the file holds nothing durable).
     pub fn is_new(&self) -> bool {
-        self.len == 0
+        self.durable_len == 0
+    }
+
+    /// Records that everything written so far is durable.
+    pub fn mark_durable(&mut self) {
+        self.durable_len = self.len;
     }
 
     /// Writes `records` (already encoded) at the end, preceded by the header if this is
@@ -91,11 +100,15 @@ impl ActiveSegment {
         self.file.sync_data().ctx("fdatasync", &self.path)
     }
 
-    /// Cuts the file back to its good prefix (dropping preallocation and anything a
-    /// failed write left) and makes that durable.
-    pub fn truncate_to_len(&mut self) -> Result<()> {
-        self.file.set_len(self.len).ctx("truncate", &self.path)?;
-        self.allocated = self.len;
+    /// Cuts the file back to its durable prefix (dropping preallocation and anything
+    /// a failed batch left) and makes that durable: used to seal a segment and to undo
+    /// a failed batch.
+    pub fn truncate_to_durable(&mut self) -> Result<()> {
+        self.file
+            .set_len(self.durable_len)
+            .ctx("truncate", &self.path)?;
+        self.len = self.durable_len;
+        self.allocated = self.durable_len;
         self.file.sync_all().ctx("fsync", &self.path)
     }
 }

@@ -1,0 +1,403 @@
+//! Recovery: torn tails are cut and reported; damage anywhere else is an error naming
+//! the file and offset (or, when the operator asks, a truncation reported as a warning).
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::*;
+use ferrokeeper_storage::{Corruption, Error, Log, LogOptions, RecoveryMode, Repair};
+
+/// A log of one segment holding 1..=n, written in batches of 4, left as after a crash
+/// (not closed: the preallocated zero tail is still there).
+fn one_segment_log(n: i64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = Log::open(dir.path(), opts()).unwrap();
+    write(&mut log, 1..=n, 4);
+    drop(log);
+    dir
+}
+
+fn open_err(dir: &Path, opts: LogOptions) -> Error {
+    Log::open(dir, opts).err().expect("open should fail")
+}
+
+#[test]
+fn preallocated_zero_tail_is_not_damage() {
+    let dir = one_segment_log(10);
+    let seg = &segments(dir.path())[0];
+    assert_eq!(fs::metadata(seg).unwrap().len(), 4096);
+    let (_log, recovery) = Log::open(dir.path(), opts()).unwrap();
+    assert!(recovery.repairs().is_empty(), "{:?}", recovery.repairs());
+    assert_eq!(replay(&recovery, 0), (1..=10).collect::<Vec<_>>());
+    // The unused preallocation of the old segment is released.
+    let end = *record_offsets(1..=11).last().unwrap();
+    assert_eq!(fs::metadata(seg).unwrap().len(), end);
+}
+
+/// Cuts the last record at every byte, both by truncating the file and by zeroing
+/// from the cut (a torn write into preallocated space): the record is dropped and
+/// reported, everything before it survives, and the log carries on.
+#[test]
+fn torn_last_record_is_truncated_at_every_offset() {
+    let n = 10;
+    let original = one_segment_log(n);
+    let offsets = record_offsets(1..=n + 1);
+    let (last_start, end) = (offsets[n as usize - 1], offsets[n as usize]);
+    for cut in last_start..end {
+        for zero_fill in [false, true] {
+            let dir = copy_dir(original.path());
+            let seg = &segments(dir.path())[0];
+            let mut data = fs::read(seg).unwrap();
+            if zero_fill {
+                data[cut as usize..].fill(0);
+            } else {
+                data.truncate(cut as usize);
+            }
+            fs::write(seg, &data).unwrap();
+
+            let (mut log, recovery) = Log::open(dir.path(), opts()).unwrap();
+            let what = format!("cut at {cut} (zero fill: {zero_fill})");
+            assert_eq!(replay(&recovery, 0), (1..n).collect::<Vec<_>>(), "{what}");
+            // Bytes of the torn record that made it to disk, up to the last non-zero one
+            // (its length field starts with zero bytes, which look like padding).
+            let dropped = data[last_start as usize..cut as usize]
+                .iter()
+                .rposition(|&b| b != 0)
+                .map_or(0, |i| i as u64 + 1);
+            if dropped == 0 {
+                assert!(recovery.repairs().is_empty(), "{what}");
+            } else {
+                match recovery.repairs() {
+                    [Repair::TornTail {
+                        path,
+                        offset,
+                        dropped_bytes,
+                        ..
+                    }] => {
+                        assert_eq!(path, seg, "{what}");
+                        assert_eq!(*offset, last_start, "{what}");
+                        assert_eq!(*dropped_bytes, dropped, "{what}");
+                    }
+                    other => panic!("{what}: {other:?}"),
+                }
+            }
+            assert_eq!(recovery.dropped_bytes(), dropped, "{what}");
+            assert_eq!(fs::metadata(seg).unwrap().len(), last_start, "{what}");
+            assert_eq!(log.last_zxid(), n - 1);
+            // The lost zxid is free again.
+            write(&mut log, n..=n + 1, 2);
+            drop(log);
+            let (_log, recovery) = Log::open(dir.path(), opts()).unwrap();
+            assert!(recovery.repairs().is_empty(), "{what}");
+            assert_eq!(
+                replay(&recovery, 0),
+                (1..=n + 1).collect::<Vec<_>>(),
+                "{what}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bit_flip_in_the_last_record_is_a_torn_tail() {
+    let dir = one_segment_log(10);
+    let seg = &segments(dir.path())[0];
+    let last = record_offsets(1..=10)[9];
+    flip_byte(seg, last + 20);
+    let (_log, recovery) = Log::open(dir.path(), opts()).unwrap();
+    assert_eq!(replay(&recovery, 0), (1..=9).collect::<Vec<_>>());
+    assert!(matches!(
+        recovery.repairs(),
+        [Repair::TornTail { offset, kind: Corruption::BadChecksum, .. }] if *offset == last
+    ));
+}
+
+#[test]
+fn bit_flip_before_the_tail_is_an_error_naming_file_and_offset() {
+    let offsets = record_offsets(1..=10);
+    for victim in [0usize, 4, 8] {
+        for within in [2u64, 6, 14, 18] {
+            // length, zxid, checksum, payload
+            let dir = one_segment_log(10);
+            let seg = &segments(dir.path())[0];
+            flip_byte(seg, offsets[victim] + within);
+            let before = fs::read(seg).unwrap();
+            match open_err(dir.path(), opts()) {
+                Error::CorruptLog { path, offset, kind } => {
+                    assert_eq!(&path, seg);
+                    assert_eq!(offset, offsets[victim], "record {victim} byte {within}");
+                    assert!(
+                        matches!(kind, Corruption::ValidRecordFollows { .. }),
+                        "{kind:?}"
+                    );
+                    let msg = Error::CorruptLog { path, offset, kind }.to_string();
+                    assert!(msg.contains(&seg.display().to_string()), "{msg}");
+                    assert!(
+                        msg.contains(&format!("offset {}", offsets[victim])),
+                        "{msg}"
+                    );
+                }
+                other => panic!("{other:?}"),
+            }
+            // A refused open changes nothing.
+            assert_eq!(fs::read(seg).unwrap(), before);
+        }
+    }
+}
+
+#[test]
+fn damage_in_an_earlier_segment_is_an_error_even_at_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = Log::open(dir.path(), small_opts()).unwrap();
+    write(&mut log, 1..=200, 5);
+    drop(log);
+    let segs = segments(dir.path());
+    assert!(segs.len() >= 3);
+    // Flip the very last byte of the first segment's last record.
+    let len = fs::metadata(&segs[0]).unwrap().len();
+    flip_byte(&segs[0], len - 1);
+    match open_err(dir.path(), small_opts()) {
+        Error::CorruptLog { path, kind, .. } => {
+            assert_eq!(path, segs[0]);
+            assert_eq!(kind, Corruption::BadChecksum);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn missing_middle_segment_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = Log::open(dir.path(), small_opts()).unwrap();
+    write(&mut log, 1..=200, 5);
+    drop(log);
+    let segs = segments(dir.path());
+    fs::remove_file(&segs[1]).unwrap();
+    match open_err(dir.path(), small_opts()) {
+        Error::MissingSegment {
+            path,
+            previous,
+            expected_prev,
+            previous_last,
+        } => {
+            assert_eq!(path, segs[2]);
+            assert_eq!(previous.as_deref(), Some(segs[0].as_path()));
+            assert!(expected_prev > previous_last);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn missing_first_segments_only_limit_how_far_back_replay_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = Log::open(dir.path(), small_opts()).unwrap();
+    write(&mut log, 1..=200, 5);
+    drop(log);
+    let segs = segments(dir.path());
+    fs::remove_file(&segs[0]).unwrap();
+    let (_log, recovery) = Log::open(dir.path(), small_opts()).unwrap();
+    let oldest = recovery.segments()[0].clone();
+    assert_eq!(
+        replay(&recovery, oldest.prev_zxid),
+        ((oldest.prev_zxid + 1)..=200).collect::<Vec<_>>()
+    );
+    match recovery.entries_after(oldest.prev_zxid - 1) {
+        Err(Error::LogTooShort {
+            after,
+            oldest: path,
+            oldest_prev,
+        }) => {
+            assert_eq!(after, oldest.prev_zxid - 1);
+            assert_eq!(path, oldest.path);
+            assert_eq!(oldest_prev, oldest.prev_zxid);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn bad_header_is_an_error_except_for_an_incomplete_last_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = Log::open(dir.path(), small_opts()).unwrap();
+    write(&mut log, 1..=200, 5);
+    drop(log);
+    let segs = segments(dir.path());
+
+    let broken = copy_dir(dir.path());
+    flip_byte(&broken.path().join(segs[1].file_name().unwrap()), 20);
+    match open_err(broken.path(), small_opts()) {
+        Error::CorruptLog {
+            path, offset, kind, ..
+        } => {
+            assert_eq!(path.file_name(), segs[1].file_name());
+            assert_eq!(offset, 0);
+            assert_eq!(kind, Corruption::BadHeaderChecksum);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let broken = copy_dir(dir.path());
+    fs::write(
+        broken.path().join(segs[1].file_name().unwrap()),
+        [b'Z'; 100],
+    )
+    .unwrap();
+    assert!(matches!(
+        open_err(broken.path(), small_opts()),
+        Error::CorruptLog {
+            kind: Corruption::BadMagic,
+            offset: 0,
+            ..
+        }
+    ));
+
+    // A last segment cut inside its header was being created when the crash came.
+    let last = segs.last().unwrap();
+    for len in [0usize, 1, 39] {
+        let torn = copy_dir(dir.path());
+        let path = torn.path().join(last.file_name().unwrap());
+        let data = fs::read(&path).unwrap();
+        fs::write(&path, &data[..len]).unwrap();
+        let (_log, recovery) = Log::open(torn.path(), small_opts()).unwrap();
+        assert!(matches!(
+            recovery.repairs(),
+            [Repair::RemovedIncompleteSegment { .. }]
+        ));
+        assert!(!path.exists());
+        assert_eq!(
+            recovery.last_zxid(),
+            recovery.segments().last().unwrap().last_zxid
+        );
+        assert_eq!(replay(&recovery, 0).len() as i64, recovery.last_zxid());
+    }
+}
+
+#[test]
+fn a_file_with_an_unknown_version_is_refused() {
+    let dir = one_segment_log(3);
+    let seg = &segments(dir.path())[0];
+    let mut data = fs::read(seg).unwrap();
+    data[11] = 9; // version 9
+    let crc = crc32c(&data[..36]);
+    data[36..40].copy_from_slice(&crc.to_be_bytes());
+    fs::write(seg, data).unwrap();
+    assert!(matches!(
+        open_err(dir.path(), opts()),
+        Error::UnsupportedVersion { version: 9, .. }
+    ));
+}
+
+fn crc32c(data: &[u8]) -> u32 {
+    // The same function the format uses, spelled out here to forge headers.
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn truncate_mode_cuts_at_the_first_bad_record_and_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = Log::open(dir.path(), small_opts()).unwrap();
+    write(&mut log, 1..=200, 5);
+    drop(log);
+    let segs = segments(dir.path());
+    let victim = &segs[1];
+    let first_in_victim = {
+        let (_l, r) = Log::open(dir.path(), small_opts()).unwrap();
+        r.segments()[1].first_zxid
+    };
+    let offsets = record_offsets(first_in_victim..first_in_victim + 3);
+    flip_byte(victim, offsets[2] + 18);
+
+    let strict = open_err(dir.path(), small_opts());
+    let truncate = LogOptions {
+        recovery: RecoveryMode::TruncateAtFirstCorruption,
+        ..small_opts()
+    };
+    let (mut log, recovery) = Log::open(dir.path(), truncate).unwrap();
+    let kept_last = first_in_victim + 1;
+    assert_eq!(replay(&recovery, 0), (1..=kept_last).collect::<Vec<_>>());
+    match recovery.repairs() {
+        [Repair::TruncatedAtCorruption {
+            error,
+            saved_copy,
+            discarded,
+        }] => {
+            assert_eq!(error.to_string(), strict.to_string());
+            let copy = saved_copy.as_ref().unwrap();
+            assert!(copy.to_str().unwrap().ends_with(".corrupt"));
+            assert!(copy.exists());
+            assert_eq!(discarded.len(), segs.len() - 2);
+            assert!(discarded.iter().all(|p| p.exists()));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(log.last_zxid(), kept_last);
+    write(&mut log, kept_last + 1..=kept_last + 3, 3);
+    drop(log);
+    // A strict open is happy with the result.
+    let (_log, recovery) = Log::open(dir.path(), small_opts()).unwrap();
+    assert!(recovery.repairs().is_empty());
+    assert_eq!(
+        replay(&recovery, 0),
+        (1..=kept_last + 3).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn truncate_mode_also_handles_a_missing_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = Log::open(dir.path(), small_opts()).unwrap();
+    write(&mut log, 1..=200, 5);
+    drop(log);
+    let segs = segments(dir.path());
+    fs::remove_file(&segs[1]).unwrap();
+    let truncate = LogOptions {
+        recovery: RecoveryMode::TruncateAtFirstCorruption,
+        ..small_opts()
+    };
+    let (_log, recovery) = Log::open(dir.path(), truncate).unwrap();
+    assert_eq!(recovery.segments().len(), 1);
+    assert!(matches!(
+        recovery.repairs(),
+        [Repair::TruncatedAtCorruption { error: Error::MissingSegment { .. }, saved_copy: None, discarded }]
+            if discarded.len() == segs.len() - 2
+    ));
+}
+
+#[test]
+fn records_out_of_order_are_corruption_not_a_tail() {
+    // Two valid logs spliced: the second segment's records restart at 1.
+    let a = tempfile::tempdir().unwrap();
+    let (mut log, _) = Log::open(a.path(), opts()).unwrap();
+    write(&mut log, 1..=5, 5);
+    drop(log);
+    let seg = &segments(a.path())[0];
+    let mut data = fs::read(seg).unwrap();
+    let end = record_offsets(1..=6)[5] as usize;
+    let first = record_offsets(1..=1)[0] as usize;
+    let second = record_offsets(1..=2)[1] as usize;
+    let copy = data[first..second].to_vec(); // record 1 again
+    data.truncate(end);
+    data.extend_from_slice(&copy);
+    fs::write(seg, data).unwrap();
+    assert!(matches!(
+        open_err(a.path(), opts()),
+        Error::CorruptLog {
+            kind: Corruption::ZxidOutOfOrder { prev: 5, zxid: 1 },
+            ..
+        }
+    ));
+}
