@@ -186,11 +186,11 @@ fn a_second_open_of_the_same_directory_is_refused() {
 #[test]
 fn force_sync_off_skips_fdatasync_per_batch() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = LogOptions {
+    let no_sync = LogOptions {
         force_sync: false,
         ..opts()
     };
-    let (mut log, _, faults) = open_faulty(dir.path(), opts.clone());
+    let (mut log, _, faults) = open_faulty(dir.path(), no_sync);
     write(&mut log, 1..=20, 2);
     assert_eq!(faults.file_syncs(), 0);
     drop(log);

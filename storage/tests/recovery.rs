@@ -20,7 +20,7 @@ fn one_segment_log(n: i64) -> tempfile::TempDir {
 }
 
 fn open_err(dir: &Path, opts: LogOptions) -> Error {
-    Log::open(dir, opts).err().expect("open should fail")
+    Log::open(dir, opts).expect_err("open should fail")
 }
 
 #[test]

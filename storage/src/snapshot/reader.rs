@@ -258,12 +258,25 @@ impl SnapshotReader {
 }
 
 impl Read for SnapshotReader {
+    /// Errors that mean the file is damaged carry an [`Error::CorruptSnapshot`] inside
+    /// (`io::Error::get_ref`), with kind `InvalidData`.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = match &mut self.content {
-            Content::Plain(body) => body.read(buf)?,
-            Content::Zstd(dec) => dec.read(buf)?,
+        let result = match &mut self.content {
+            Content::Plain(body) => body.read(buf),
+            Content::Zstd(dec) => dec.read(buf),
         };
-        self.read += n as u64;
-        Ok(n)
+        match result {
+            Ok(n) => {
+                self.read += n as u64;
+                Ok(n)
+            }
+            Err(e) => match self.map_err(e) {
+                Error::Io { source, .. } => Err(match source.raw_os_error() {
+                    Some(code) => io::Error::from_raw_os_error(code),
+                    None => io::Error::new(source.kind(), source.to_string()),
+                }),
+                err => Err(io::Error::new(io::ErrorKind::InvalidData, err)),
+            },
+        }
     }
 }

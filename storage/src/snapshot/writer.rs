@@ -209,14 +209,15 @@ impl Write for SnapshotWriter {
                 Ok(n)
             }
             Err(e) => {
+                // Hand the caller an equivalent error, keep the original for `finish`.
+                let copy = match e.raw_os_error() {
+                    Some(code) => io::Error::from_raw_os_error(code),
+                    None => io::Error::new(e.kind(), e.to_string()),
+                };
                 if self.failed.is_none() {
-                    self.failed = Some(Error::io(
-                        "write",
-                        &self.tmp,
-                        io::Error::new(e.kind(), e.to_string()),
-                    ));
+                    self.failed = Some(Error::io("write", &self.tmp, e));
                 }
-                Err(e)
+                Err(copy)
             }
         }
     }
