@@ -185,7 +185,7 @@ async fn handle_request(
             conn.reply(xid::PING, shared.last_zxid(), ErrorCode::Ok, None);
             return Ok(());
         }
-        OpCode::Auth => return authenticate(shared, conn, frame),
+        OpCode::Auth => return authenticate(shared, conn, header.xid, frame),
         OpCode::Sasl => {
             tracing::warn!(peer = %conn.peer, "SASL is not supported; closing connection");
             conn.reply_and_close(header.xid, 0, ErrorCode::AuthFailed);
@@ -259,10 +259,12 @@ fn is_client_op(op: OpCode) -> bool {
     )
 }
 
-/// auth packets are answered at once, outside the request order, as in ZooKeeper.
-fn authenticate(shared: &Shared, conn: &Conn, frame: Bytes) -> Result<(), Closed> {
+/// auth packets are answered at once, outside the request order, as in ZooKeeper. The
+/// answer echoes the packet's xid: -4 from most clients, but some (the Rust
+/// zookeeper-client) use an ordinary xid and wait for that one.
+fn authenticate(shared: &Shared, conn: &Conn, xid: i32, frame: Bytes) -> Result<(), Closed> {
     let Ok(Request::Auth(packet)) = Request::decode(OpCode::Auth, frame) else {
-        conn.reply_and_close(xid::AUTH, 0, ErrorCode::AuthFailed);
+        conn.reply_and_close(xid, 0, ErrorCode::AuthFailed);
         return Err("malformed auth packet".into());
     };
     let credentials = packet.auth.as_deref().unwrap_or_default();
@@ -277,12 +279,12 @@ fn authenticate(shared: &Shared, conn: &Conn, frame: Bytes) -> Result<(), Closed
                 auth.add(id);
             }
             drop(auth);
-            conn.reply(xid::AUTH, 0, ErrorCode::Ok, None);
+            conn.reply(xid, 0, ErrorCode::Ok, None);
             Ok(())
         }
         Err(err) => {
             tracing::warn!(scheme = packet.scheme, peer = %conn.peer, "authentication failed; closing connection");
-            conn.reply_and_close(xid::AUTH, 0, err);
+            conn.reply_and_close(xid, 0, err);
             Ok(())
         }
     }
