@@ -1,11 +1,22 @@
 //! Helpers shared by the end-to-end tests: start the real `ferrokeeper` binary on a
-//! free loopback port and stop it when the test ends.
+//! free loopback port and stop it when the test ends; talk to it with the Rust
+//! `zookeeper-client` ([`zkc`]), with hand-made frames ([`wire`]), or through a proxy
+//! that can cut connections ([`proxy`]).
+//!
+//! Setting `FERROKEEPER_TEST_REAL_ZK=1` runs the same tests against Apache ZooKeeper
+//! (`ZK_JAR`, default `/usr/share/java/zookeeper.jar`) instead, to check that what a
+//! test expects is what ZooKeeper does. The server flags are translated to zoo.cfg keys
+//! and system properties.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+pub mod proxy;
+pub mod wire;
+pub mod zkc;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The `ferrokeeper` binary cargo built beside this test executable.
 pub fn binary() -> PathBuf {
@@ -21,15 +32,25 @@ pub fn binary() -> PathBuf {
     binary
 }
 
-/// A running `ferrokeeper` process, killed on drop.
+/// Whether the tests run against Apache ZooKeeper instead of ferrokeeper.
+pub fn real_zookeeper() -> bool {
+    std::env::var_os("FERROKEEPER_TEST_REAL_ZK").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// A running server process, killed on drop.
 pub struct ServerProcess {
     child: Child,
     pub addr: SocketAddr,
+    /// Scratch directory of a real ZooKeeper (its zoo.cfg and dataDir).
+    scratch: Option<PathBuf>,
 }
 
 impl ServerProcess {
     /// Starts the server with `--port 0 --bind 127.0.0.1` plus `args`.
     pub fn start(args: &[&str]) -> ServerProcess {
+        if real_zookeeper() {
+            return Self::start_real_zookeeper(args);
+        }
         let mut child = Command::new(binary())
             .args(["--port", "0", "--bind", "127.0.0.1"])
             .args(args)
@@ -50,7 +71,82 @@ impl ServerProcess {
             .trim()
             .parse()
             .unwrap_or_else(|_| panic!("ferrokeeper printed {line:?} instead of its address"));
-        ServerProcess { child, addr }
+        ServerProcess {
+            child,
+            addr,
+            scratch: None,
+        }
+    }
+
+    /// Apache ZooKeeper with ferrokeeper's flags translated.
+    fn start_real_zookeeper(args: &[&str]) -> ServerProcess {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let scratch =
+            std::env::temp_dir().join(format!("ferrokeeper-realzk-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(scratch.join("data")).expect("scratch dir");
+        let mut cfg = format!(
+            "dataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n\
+             maxClientCnxns=0\n4lw.commands.whitelist=*\n",
+            scratch.join("data").display()
+        );
+        let mut props = vec!["-Dzookeeper.admin.enableServer=false".to_owned()];
+        let mut tick = "2000".to_owned();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match *arg {
+                "--tick-time" => tick = args.next().expect("--tick-time value").to_string(),
+                "--extended-types" => props.push("-Dzookeeper.extendedTypesEnabled=true".into()),
+                "--set" => {
+                    let setting = args.next().expect("--set value");
+                    let (key, value) = setting.split_once('=').expect("KEY=VALUE");
+                    match key {
+                        "superDigest" => props.push(format!(
+                            "-Dzookeeper.DigestAuthenticationProvider.superDigest={value}"
+                        )),
+                        "jute.maxbuffer"
+                        | "znode.container.checkIntervalMs"
+                        | "znode.container.maxNeverUsedIntervalMs" => {
+                            props.push(format!("-D{key}={value}"))
+                        }
+                        _ => cfg.push_str(&format!("{key}={value}\n")),
+                    }
+                }
+                other => panic!("no real-ZooKeeper translation for {other}"),
+            }
+        }
+        cfg.push_str(&format!("tickTime={tick}\n"));
+        let cfg_path = scratch.join("zoo.cfg");
+        std::fs::write(&cfg_path, cfg).expect("write zoo.cfg");
+        let jar =
+            std::env::var("ZK_JAR").unwrap_or_else(|_| "/usr/share/java/zookeeper.jar".into());
+        let log = std::fs::File::create(scratch.join("zookeeper.log")).expect("log file");
+        let child = Command::new("java")
+            .args(&props)
+            .args([
+                "-cp",
+                &jar,
+                "org.apache.zookeeper.server.ZooKeeperServerMain",
+            ])
+            .arg(&cfg_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start java");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let server = ServerProcess {
+            child,
+            addr,
+            scratch: Some(scratch),
+        };
+        let ready = eventually(Duration::from_secs(30), || {
+            four_letter_word(addr, "srvr").is_some_and(|out| out.contains("Mode:"))
+        });
+        assert!(ready, "ZooKeeper did not start on {addr}");
+        server
     }
 
     /// `host:port`, as clients take it.
@@ -72,13 +168,26 @@ impl ServerProcess {
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.kill();
+        if let Some(dir) = self.scratch.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
+}
+
+/// Sends a four-letter word and returns the answer (`None` if the connection failed).
+pub fn four_letter_word(addr: SocketAddr, word: &str) -> Option<String> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream.write_all(word.as_bytes()).ok()?;
+    let mut out = String::new();
+    stream.read_to_string(&mut out).ok()?;
+    Some(out)
 }
 
 /// Waits up to `timeout` for `check` to hold, polling.
 pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + timeout;
-    while std::time::Instant::now() < deadline {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
         if check() {
             return true;
         }
