@@ -79,6 +79,11 @@ pub enum Error {
     #[error("zxid {zxid:#x} does not follow zxid {last:#x}: zxids must strictly increase")]
     ZxidNotIncreasing { zxid: Zxid, last: Zxid },
 
+    /// An entry skips zxids in the middle of a batch (a batch may only skip before its
+    /// first entry, which then starts a new segment).
+    #[error("zxid {zxid:#x} skips zxids after {last:#x} in the middle of a batch")]
+    ZxidGap { zxid: Zxid, last: Zxid },
+
     /// Zxid zero (or a negative one) cannot be logged.
     #[error("zxid {0:#x} is not a valid transaction id")]
     InvalidZxid(Zxid),
@@ -133,6 +138,9 @@ pub enum Corruption {
     TruncatedRecord,
     /// A record's zxid does not exceed the previous one.
     ZxidOutOfOrder { prev: Zxid, zxid: Zxid },
+    /// Zxids are missing between two records of one segment (within a segment each
+    /// record is the next counter of its epoch, or starts a later epoch).
+    ZxidGap { prev: Zxid, zxid: Zxid },
     /// The first record is not the zxid the segment is named after.
     FirstZxidMismatch { expected: Zxid, found: Zxid },
     /// Bytes where a record should start that are not one (and are not the zero
@@ -166,6 +174,9 @@ impl fmt::Display for Corruption {
             Corruption::TruncatedRecord => write!(f, "file ends inside a record"),
             Corruption::ZxidOutOfOrder { prev, zxid } => {
                 write!(f, "zxid {zxid:#x} after zxid {prev:#x}")
+            }
+            Corruption::ZxidGap { prev, zxid } => {
+                write!(f, "zxids missing between {prev:#x} and {zxid:#x}")
             }
             Corruption::FirstZxidMismatch { expected, found } => write!(
                 f,

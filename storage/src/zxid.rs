@@ -22,6 +22,12 @@ pub fn make(epoch: u32, counter: u32) -> Zxid {
     ((epoch as i64) << 32) | counter as i64
 }
 
+/// Whether `zxid` may directly follow `prev` inside one log segment: the next counter
+/// of the same epoch, or any zxid of a later epoch (a new epoch restarts the counter).
+pub fn follows(prev: Zxid, zxid: Zxid) -> bool {
+    zxid == prev + 1 || (zxid > prev && epoch(zxid) > epoch(prev))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -32,5 +38,16 @@ mod tests {
         assert_eq!(z, 0x7_0000_002a);
         assert_eq!(epoch(z), 7);
         assert_eq!(counter(z), 42);
+    }
+
+    #[test]
+    fn follows_within_and_across_epochs() {
+        assert!(follows(make(1, 5), make(1, 6)));
+        assert!(!follows(make(1, 5), make(1, 7)));
+        assert!(!follows(make(1, 5), make(1, 5)));
+        assert!(follows(make(1, 5), make(2, 1)));
+        assert!(follows(make(1, 5), make(3, 0)));
+        assert!(follows(0, 1));
+        assert!(!follows(make(2, 1), make(1, 9)));
     }
 }

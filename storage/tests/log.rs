@@ -114,8 +114,12 @@ fn zxids_must_strictly_increase_and_a_bad_append_takes_nothing() {
     ));
     // Out of order inside one call: nothing of it is taken.
     assert!(matches!(
-        log.append(&entries([6, 8, 7])),
-        Err(Error::ZxidNotIncreasing { zxid: 7, last: 8 })
+        log.append(&entries([6, 7, 7])),
+        Err(Error::ZxidNotIncreasing { zxid: 7, last: 7 })
+    ));
+    assert!(matches!(
+        log.append(&entries([6, 8])),
+        Err(Error::ZxidGap { zxid: 8, last: 6 })
     ));
     assert_eq!(log.pending_entries(), 0);
     assert_eq!(log.last_zxid(), 5);
@@ -133,12 +137,26 @@ fn zxids_must_strictly_increase_and_a_bad_append_takes_nothing() {
         log.append(&entries([6])),
         Err(Error::ZxidNotIncreasing { .. })
     ));
-    // Gaps and new epochs are fine.
-    log.append(&entries([9, make(1, 1)])).unwrap();
+    // Skipping zxids inside a batch is refused; at the start of a batch it is fine
+    // (and starts a new segment), as is a new epoch anywhere.
+    assert!(matches!(
+        log.append(&entries([9])),
+        Err(Error::ZxidGap { zxid: 9, last: 6 })
+    ));
+    log.append(&entries([7, make(1, 1)])).unwrap();
     log.sync().unwrap();
+    assert_eq!(segments(dir.path()).len(), 1);
+    log.append(&entries([make(1, 5), make(1, 6)])).unwrap();
+    log.sync().unwrap();
+    assert_eq!(segments(dir.path()).len(), 2);
     drop(log);
     let (_log, recovery) = Log::open(dir.path(), opts()).unwrap();
-    assert_eq!(replay(&recovery, 0), vec![1, 2, 3, 4, 5, 6, 9, make(1, 1)]);
+    assert!(recovery.repairs().is_empty());
+    assert_eq!(
+        replay(&recovery, 0),
+        vec![1, 2, 3, 4, 5, 6, 7, make(1, 1), make(1, 5), make(1, 6)]
+    );
+    assert_eq!(recovery.segments()[1].prev_zxid, make(1, 1));
 }
 
 #[test]

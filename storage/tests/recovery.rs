@@ -401,3 +401,22 @@ fn records_out_of_order_are_corruption_not_a_tail() {
         }
     ));
 }
+
+#[test]
+fn a_record_cut_cleanly_out_of_a_segment_is_a_gap() {
+    let dir = one_segment_log(10);
+    let seg = &segments(dir.path())[0];
+    let offsets = record_offsets(1..=11);
+    let mut data = fs::read(seg).unwrap();
+    // Remove record 5 exactly, so every remaining record still verifies.
+    data.drain(offsets[4] as usize..offsets[5] as usize);
+    fs::write(seg, data).unwrap();
+    match open_err(dir.path(), opts()) {
+        Error::CorruptLog { path, offset, kind } => {
+            assert_eq!(&path, seg);
+            assert_eq!(offset, offsets[4]);
+            assert_eq!(kind, Corruption::ZxidGap { prev: 4, zxid: 6 });
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -44,7 +44,7 @@ use bytes::Bytes;
 use crate::env::{FileSystem, StdFileSystem};
 use crate::error::{Error, IoContext, Result};
 use crate::options::LogOptions;
-use crate::zxid::Zxid;
+use crate::zxid::{follows, Zxid};
 use format::encode_record;
 pub use recovery::{Recovery, Repair, Replay, SegmentInfo};
 use writer::ActiveSegment;
@@ -81,6 +81,9 @@ pub struct Log {
     pending: Vec<u8>,
     pending_first: Zxid,
     pending_entries: usize,
+    /// The pending batch skips zxids after the last batch, so it starts a new segment
+    /// (whose header records the skip).
+    pending_skips: bool,
     last_zxid: Zxid,
     durable_zxid: Zxid,
     poisoned: Option<Arc<Error>>,
@@ -120,6 +123,7 @@ impl Log {
             pending: Vec::new(),
             pending_first: 0,
             pending_entries: 0,
+            pending_skips: false,
             last_zxid: last,
             durable_zxid: last,
             poisoned: None,
@@ -129,16 +133,28 @@ impl Log {
     }
 
     /// Buffers entries for the next [`Log::sync`]. All or nothing: if any entry is
-    /// invalid (zxid not above the previous one, zxid ≤ 0, too large) none is taken.
+    /// invalid none is taken.
+    ///
+    /// Zxids must strictly increase, and follow each other without gaps (the next
+    /// counter, or a later epoch: [`crate::zxid::follows`]) — except that the first
+    /// entry of a batch may skip ahead, which starts a new segment whose header records
+    /// the skip. Recovery relies on this to tell lost records from skipped zxids.
     pub fn append(&mut self, entries: &[Entry]) -> Result<()> {
         self.check_usable()?;
         let mut last = self.last_zxid;
-        for e in entries {
+        let mut skips = false;
+        for (i, e) in entries.iter().enumerate() {
             if e.zxid <= 0 {
                 return Err(Error::InvalidZxid(e.zxid));
             }
             if e.zxid <= last {
                 return Err(Error::ZxidNotIncreasing { zxid: e.zxid, last });
+            }
+            if !follows(last, e.zxid) {
+                if i > 0 || self.pending_entries > 0 {
+                    return Err(Error::ZxidGap { zxid: e.zxid, last });
+                }
+                skips = true;
             }
             if e.payload.len() > self.opts.max_entry_size as usize {
                 return Err(Error::EntryTooLarge {
@@ -154,6 +170,7 @@ impl Log {
         };
         if self.pending_entries == 0 {
             self.pending_first = first.zxid;
+            self.pending_skips = skips;
         }
         for e in entries {
             encode_record(&mut self.pending, e.zxid, &e.payload);
@@ -243,13 +260,15 @@ impl Log {
         self.pending.clear();
         self.pending_first = 0;
         self.pending_entries = 0;
+        self.pending_skips = false;
     }
 
     fn write_pending(&mut self) -> Result<()> {
-        if self
-            .active
-            .as_ref()
-            .is_some_and(|s| s.len() >= self.opts.segment_size)
+        if self.pending_skips
+            || self
+                .active
+                .as_ref()
+                .is_some_and(|s| s.len() >= self.opts.segment_size)
         {
             self.seal()?;
         }

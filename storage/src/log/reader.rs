@@ -1,6 +1,7 @@
 //! Reading one segment: walk its records in order, checking checksums, that the first
-//! record is the one the segment is named after, and that zxids strictly increase, and
-//! say precisely how and where the walk ended. Deciding whether a bad ending is a torn
+//! record is the one the segment is named after, and that zxids follow each other
+//! without gaps ([`crate::zxid::follows`]), and say precisely how and where the walk
+//! ended. Deciding whether a bad ending is a torn
 //! tail or corruption is [`super::recovery`]'s job; this file only describes.
 
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use super::format::{be_i64, be_u32, record_crc, RECORD_HEADER_LEN};
 use super::format::{decode_record, is_zero, Decoded, HeaderError, SegmentHeader, HEADER_LEN};
 use crate::env::{self, FileSystem};
 use crate::error::{Corruption, Error, IoContext, Result};
-use crate::zxid::Zxid;
+use crate::zxid::{follows, Zxid};
 use crate::Entry;
 
 /// How the walk through a segment's records ended.
@@ -81,6 +82,14 @@ impl Cursor {
                 }
                 if zxid <= self.prev || zxid <= 0 {
                     return bad(Corruption::ZxidOutOfOrder {
+                        prev: self.prev,
+                        zxid,
+                    });
+                }
+                // The first record may follow the previous segment with a gap (the
+                // header records it); later ones must be consecutive.
+                if self.expect_first.is_none() && !follows(self.prev, zxid) {
+                    return bad(Corruption::ZxidGap {
                         prev: self.prev,
                         zxid,
                     });
@@ -261,6 +270,21 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn walk_rejects_gaps_inside_a_segment_but_not_at_its_start() {
+        let data = segment(&[(5, b"a"), (7, b"b")], 0);
+        assert!(matches!(
+            walk(&data).1,
+            ScanEnd::Bad {
+                kind: Corruption::ZxidGap { prev: 5, zxid: 7 },
+                ..
+            }
+        ));
+        let next_epoch = crate::zxid::make(1, 1);
+        let data = segment(&[(5, b"a"), (6, b"b"), (next_epoch, b"c")], 2);
+        assert_eq!(walk(&data), (vec![5, 6, next_epoch], ScanEnd::Clean));
     }
 
     #[test]
