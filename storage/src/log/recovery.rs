@@ -397,8 +397,8 @@ impl Recoverer<'_> {
                 Ok(ControlFlow::Continue(()))
             }
             ScanEnd::Bad { offset, kind } => {
-                let follows =
-                    find_valid_record_after(&data, offset, cursor.prev(), self.opts.max_entry_size);
+                // Damaged bytes may be a torn write; a record that verifies but is out
+                // of place (order, gap, wrong first zxid) never is.
                 let tearable = matches!(
                     kind,
                     Corruption::TruncatedRecord
@@ -406,6 +406,11 @@ impl Recoverer<'_> {
                         | Corruption::BadLength { .. }
                         | Corruption::Garbage
                 );
+                let follows = if tearable {
+                    find_valid_record_after(&data, offset, cursor.prev(), self.opts.max_entry_size)
+                } else {
+                    None
+                };
                 if is_last && tearable && follows.is_none() {
                     let dropped_bytes = nonzero_extent(&data[offset as usize..]);
                     if records == 0 {
