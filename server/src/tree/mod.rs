@@ -42,7 +42,9 @@ impl Default for DataTree {
 
 impl DataTree {
     /// A tree with ZooKeeper's built-in nodes: /, /zookeeper, /zookeeper/quota and
-    /// /zookeeper/config, all with zeroed stats as ZooKeeper creates them.
+    /// /zookeeper/config, all with zeroed stats and empty (not null) data as ZooKeeper
+    /// creates them — except that ZooKeeper sets the config node's ACL with version -1,
+    /// which leaves its aversion at -1.
     pub fn new() -> Self {
         let mut tree = DataTree {
             nodes: Vec::new(),
@@ -57,24 +59,23 @@ impl DataTree {
         };
         let open = tree.intern_acl(vec![Acl::new(Perms::ALL, "world", "anyone")]);
         let read_only = tree.intern_acl(vec![Acl::new(Perms::READ, "world", "anyone")]);
-        tree.alloc(Node {
-            data: None,
-            acl: open.clone(),
-            stat: PersistedStat::default(),
+        let builtin = |acl: AclList, aversion: i32| Node {
+            data: Some(Bytes::new()),
+            acl,
+            stat: PersistedStat {
+                aversion,
+                ..PersistedStat::default()
+            },
             children: FastMap::default(),
-        });
+        };
+        tree.alloc(builtin(open.clone(), 0));
         // ZooKeeper attaches these without counting them as child creations.
-        for (parent, name, acl) in [
-            (ROOT, "zookeeper", open.clone()),
-            (1, "quota", open),
-            (1, "config", read_only),
+        for (parent, name, acl, aversion) in [
+            (ROOT, "zookeeper", open.clone(), 0),
+            (1, "quota", open, 0),
+            (1, "config", read_only, -1),
         ] {
-            let id = tree.alloc(Node {
-                data: None,
-                acl,
-                stat: PersistedStat::default(),
-                children: FastMap::default(),
-            });
+            let id = tree.alloc(builtin(acl, aversion));
             tree.nodes[parent as usize].children.insert(name.into(), id);
         }
         tree
@@ -344,7 +345,9 @@ mod tests {
         assert_eq!((root.num_children, root.cversion), (1, -1));
         let zk = tree.get("/zookeeper").unwrap().stat();
         assert_eq!((zk.num_children, zk.cversion), (2, -2));
-        assert!(tree.get("/zookeeper/config").is_some());
+        let config = tree.get("/zookeeper/config").unwrap();
+        assert_eq!(config.stat().aversion, -1);
+        assert_eq!(config.data.as_deref(), Some(&b""[..]));
         assert_eq!(tree.node_count(), 4);
         assert_eq!(tree.descendant_count("/"), Some(3));
     }
