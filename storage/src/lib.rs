@@ -8,8 +8,8 @@
 //!   corruption errors;
 //! - [`group_commit`]: [`GroupCommit`] — many producers, one fsync;
 //! - [`snapshot`]: [`SnapshotWriter`], [`SnapshotReader`], [`latest_valid_snapshot`];
-//! - [`purge`]: retention ([`purge()`], [`plan_purge`]);
-//! - [`env`]: the file-system trait everything goes through, and a fault-injecting
+//! - [`mod@purge`]: retention ([`purge()`], [`plan_purge`]);
+//! - [`mod@env`]: the file-system trait everything goes through, and a fault-injecting
 //!   implementation for tests;
 //! - [`options`], [`error`], [`zxid`]: settings, the error type, zxid helpers.
 //!

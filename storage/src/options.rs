@@ -43,7 +43,8 @@ pub struct LogOptions {
     /// A segment that has reached this many bytes is closed before the next batch is
     /// written. A batch never spans segments, so a segment can exceed this by one batch.
     pub segment_size: u64,
-    /// Largest payload accepted by `append`.
+    /// Largest payload accepted by `append` (the format's limit,
+    /// [`crate::log::format::MAX_PAYLOAD_LEN`], caps it). Reading does not depend on it.
     pub max_entry_size: u32,
     /// What to do with corruption found on open.
     pub recovery: RecoveryMode,

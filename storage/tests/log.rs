@@ -236,3 +236,47 @@ fn log_and_snapshot_directories_may_differ_or_be_shared() {
     let (_log2, recovery) = Log::open(&nested, opts()).unwrap();
     assert_eq!(replay(&recovery, 0), vec![1, 2, 3]);
 }
+
+#[test]
+fn lowering_max_entry_size_does_not_make_the_log_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = Log::open(dir.path(), opts()).unwrap();
+    log.append(&[Entry::new(1, vec![7u8; 5000])]).unwrap();
+    log.sync().unwrap();
+    drop(log);
+    let strict = LogOptions {
+        max_entry_size: 100,
+        ..opts()
+    };
+    let (_log, recovery) = Log::open(dir.path(), strict).unwrap();
+    assert!(recovery.repairs().is_empty());
+    let all: Vec<Entry> = recovery
+        .entries_after(0)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(all, vec![Entry::new(1, vec![7u8; 5000])]);
+}
+
+#[test]
+fn read_segment_lists_records_without_changing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = Log::open(dir.path(), opts()).unwrap();
+    write(&mut log, 1..=4, 2);
+    drop(log);
+    let seg = &segments(dir.path())[0];
+    let before = fs::read(seg).unwrap();
+    let env: std::sync::Arc<dyn ferrokeeper_storage::env::FileSystem> =
+        std::sync::Arc::new(ferrokeeper_storage::env::StdFileSystem);
+    let dump = ferrokeeper_storage::read_segment(&env, seg).unwrap();
+    assert_eq!(dump.header.first_zxid, 1);
+    assert_eq!(dump.header.prev_zxid, 0);
+    assert_eq!(dump.entries.len(), 4);
+    assert_eq!(
+        dump.entries.iter().map(|(off, _)| *off).collect::<Vec<_>>(),
+        record_offsets(1..=4)
+    );
+    assert_eq!(dump.entries[2].1, entry(3));
+    assert_eq!(dump.end, ferrokeeper_storage::ScanEnd::ZeroTail);
+    assert_eq!(fs::read(seg).unwrap(), before);
+}

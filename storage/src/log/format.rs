@@ -31,6 +31,10 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"FKTXNLOG";
 pub const SEGMENT_VERSION: u32 = 1;
 pub const HEADER_LEN: usize = 40;
 pub const RECORD_HEADER_LEN: usize = 16;
+/// The largest payload the format allows (1 GiB). Reading checks only this, never the
+/// configured [`crate::LogOptions::max_entry_size`], so lowering that setting cannot
+/// make an existing log unreadable.
+pub const MAX_PAYLOAD_LEN: u32 = 1 << 30;
 const SEGMENT_PREFIX: &str = "log.";
 
 /// The file name of the segment whose first record is `first_zxid`.
@@ -137,7 +141,7 @@ pub enum Decoded {
 }
 
 /// Decodes the record at `pos` (no ordering checks: see [`super::reader`]).
-pub fn decode_record(data: &[u8], pos: usize, max_len: u32) -> Decoded {
+pub fn decode_record(data: &[u8], pos: usize) -> Decoded {
     let rest = &data[pos.min(data.len())..];
     if rest.is_empty() {
         return Decoded::End;
@@ -156,7 +160,7 @@ pub fn decode_record(data: &[u8], pos: usize, max_len: u32) -> Decoded {
     let len = be_u32(&head[0..4]);
     let zxid = be_i64(&head[4..12]);
     let crc = be_u32(&head[12..16]);
-    if len > max_len {
+    if len > MAX_PAYLOAD_LEN {
         return Decoded::Bad(Corruption::BadLength { len: len as u64 });
     }
     let start = pos + RECORD_HEADER_LEN;
@@ -238,39 +242,43 @@ mod tests {
         encode_record(&mut b, 7, b"hello");
         encode_record(&mut b, 8, b"");
         assert_eq!(
-            decode_record(&b, 0, 100),
+            decode_record(&b, 0),
             Decoded::Record {
                 zxid: 7,
                 payload: (16, 21)
             }
         );
         assert_eq!(
-            decode_record(&b, 21, 100),
+            decode_record(&b, 21),
             Decoded::Record {
                 zxid: 8,
                 payload: (37, 37)
             }
         );
-        assert_eq!(decode_record(&b, 37, 100), Decoded::End);
+        assert_eq!(decode_record(&b, 37), Decoded::End);
+        let mut huge = b.clone();
+        huge[0..4].copy_from_slice(&(MAX_PAYLOAD_LEN + 1).to_be_bytes());
         assert_eq!(
-            decode_record(&b, 0, 4),
-            Decoded::Bad(Corruption::BadLength { len: 5 })
+            decode_record(&huge, 0),
+            Decoded::Bad(Corruption::BadLength {
+                len: MAX_PAYLOAD_LEN as u64 + 1
+            })
         );
         assert_eq!(
-            decode_record(&b[..20], 0, 100),
+            decode_record(&b[..20], 0),
             Decoded::Bad(Corruption::TruncatedRecord)
         );
         for i in 4..21 {
             let mut c = b.clone();
             c[i] ^= 0x10;
             assert_eq!(
-                decode_record(&c, 0, 100),
+                decode_record(&c, 0),
                 Decoded::Bad(Corruption::BadChecksum),
                 "flip at {i}"
             );
         }
         let zeros = [0u8; 40];
-        assert_eq!(decode_record(&zeros, 0, 100), Decoded::Zero);
-        assert_eq!(decode_record(&zeros[..5], 0, 100), Decoded::Zero);
+        assert_eq!(decode_record(&zeros, 0), Decoded::Zero);
+        assert_eq!(decode_record(&zeros[..5], 0), Decoded::Zero);
     }
 }

@@ -1,8 +1,8 @@
 //! The transaction log: append entries, make them durable with one sync per batch,
 //! roll segments, and survive failures without ever claiming a failed batch.
 //!
-//! - [`format`]: the bytes of a segment (header, records, file name);
-//! - [`writer`]: the segment being appended to (preallocation, writes, sealing);
+//! - [`mod@format`]: the bytes of a segment (header, records, file name);
+//! - `writer`: the segment being appended to (preallocation, writes, sealing);
 //! - [`reader`]: walking a segment's records;
 //! - [`recovery`]: opening a directory, torn-tail repair, corruption errors, replay.
 //!
@@ -156,11 +156,12 @@ impl Log {
                 }
                 skips = true;
             }
-            if e.payload.len() > self.opts.max_entry_size as usize {
+            let max = self.opts.max_entry_size.min(format::MAX_PAYLOAD_LEN);
+            if e.payload.len() > max as usize {
                 return Err(Error::EntryTooLarge {
                     zxid: e.zxid,
                     len: e.payload.len(),
-                    max: self.opts.max_entry_size,
+                    max,
                 });
             }
             last = e.zxid;

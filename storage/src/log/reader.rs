@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::format::{be_i64, be_u32, record_crc, RECORD_HEADER_LEN};
+use super::format::{be_i64, be_u32, record_crc, MAX_PAYLOAD_LEN, RECORD_HEADER_LEN};
 use super::format::{decode_record, is_zero, Decoded, HeaderError, SegmentHeader, HEADER_LEN};
 use crate::env::{self, FileSystem};
 use crate::error::{Corruption, Error, IoContext, Result};
@@ -44,16 +44,14 @@ pub struct Cursor {
     pos: usize,
     prev: Zxid,
     expect_first: Option<Zxid>,
-    max_len: u32,
 }
 
 impl Cursor {
-    pub fn new(header: &SegmentHeader, max_len: u32) -> Self {
+    pub fn new(header: &SegmentHeader) -> Self {
         Cursor {
             pos: HEADER_LEN,
             prev: header.prev_zxid,
             expect_first: Some(header.first_zxid),
-            max_len,
         }
     }
 
@@ -70,7 +68,7 @@ impl Cursor {
     pub fn next(&mut self, data: &[u8]) -> Step {
         let offset = self.pos as u64;
         let bad = |kind| Step::End(ScanEnd::Bad { offset, kind });
-        match decode_record(data, self.pos, self.max_len) {
+        match decode_record(data, self.pos) {
             Decoded::Record { zxid, payload } => {
                 if let Some(expected) = self.expect_first {
                     if zxid != expected {
@@ -115,7 +113,7 @@ impl Cursor {
 /// `prev` verifies, if any. Used to tell a torn tail (nothing valid after the damage)
 /// from damage before the tail. Candidates are cheap to reject (zero bytes, a zxid not
 /// above `prev`, a length past the end) before a checksum is computed.
-pub fn find_valid_record_after(data: &[u8], from: u64, prev: Zxid, max_len: u32) -> Option<u64> {
+pub fn find_valid_record_after(data: &[u8], from: u64, prev: Zxid) -> Option<u64> {
     let floor = prev.max(0);
     let last = data.len().checked_sub(RECORD_HEADER_LEN)?;
     let mut q = from as usize + 1;
@@ -125,7 +123,7 @@ pub fn find_valid_record_after(data: &[u8], from: u64, prev: Zxid, max_len: u32)
         if zxid > floor {
             let len = be_u32(&head[0..4]);
             let end = q + RECORD_HEADER_LEN + len as usize;
-            if len <= max_len
+            if len <= MAX_PAYLOAD_LEN
                 && end <= data.len()
                 && record_crc(zxid, &data[q + RECORD_HEADER_LEN..end]) == be_u32(&head[12..16])
             {
@@ -166,11 +164,11 @@ pub struct SegmentDump {
 
 /// Reads a whole segment file without changing anything. Damage ends the listing
 /// (reported in [`SegmentDump::end`]); only an unreadable file or header is an error.
-pub fn read_segment(fs: &Arc<dyn FileSystem>, path: &Path, max_len: u32) -> Result<SegmentDump> {
+pub fn read_segment(fs: &Arc<dyn FileSystem>, path: &Path) -> Result<SegmentDump> {
     let file = fs.open(path, false).ctx("open", path)?;
     let data = Bytes::from(env::read_to_end(file.as_ref()).ctx("read", path)?);
     let header = decode_header(path, &data)?;
-    let mut cursor = Cursor::new(&header, max_len);
+    let mut cursor = Cursor::new(&header);
     let mut entries = Vec::new();
     let end = loop {
         match cursor.next(&data) {
@@ -216,7 +214,7 @@ mod tests {
 
     fn walk(data: &[u8]) -> (Vec<Zxid>, ScanEnd) {
         let header = SegmentHeader::decode(data).unwrap();
-        let mut cursor = Cursor::new(&header, 1 << 20);
+        let mut cursor = Cursor::new(&header);
         let mut zxids = Vec::new();
         loop {
             match cursor.next(data) {
@@ -293,15 +291,12 @@ mod tests {
         let second = (HEADER_LEN + 20) as u64;
         let third = second + 20;
         assert_eq!(
-            find_valid_record_after(&data, HEADER_LEN as u64, 0, 1 << 20),
+            find_valid_record_after(&data, HEADER_LEN as u64, 0),
             Some(second)
         );
-        assert_eq!(
-            find_valid_record_after(&data, second, 1, 1 << 20),
-            Some(third)
-        );
-        assert_eq!(find_valid_record_after(&data, third, 2, 1 << 20), None);
+        assert_eq!(find_valid_record_after(&data, second, 1), Some(third));
+        assert_eq!(find_valid_record_after(&data, third, 2), None);
         // Records at or below `prev` do not count.
-        assert_eq!(find_valid_record_after(&data, second, 3, 1 << 20), None);
+        assert_eq!(find_valid_record_after(&data, second, 3), None);
     }
 }

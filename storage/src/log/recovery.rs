@@ -133,7 +133,6 @@ pub struct Recovery {
     fs: Arc<dyn FileSystem>,
     segments: Vec<SegmentInfo>,
     repairs: Vec<Repair>,
-    max_len: u32,
 }
 
 impl Recovery {
@@ -183,7 +182,6 @@ impl Recovery {
                 .rev()
                 .collect(),
             after,
-            max_len: self.max_len,
             current: None,
             failed: false,
         })
@@ -197,7 +195,6 @@ pub struct Replay {
     /// Segments still to read, the next one last.
     pending: Vec<SegmentInfo>,
     after: Zxid,
-    max_len: u32,
     current: Option<(SegmentInfo, Bytes, Cursor)>,
     failed: bool,
 }
@@ -215,7 +212,7 @@ impl Replay {
         }
         data.truncate(info.len as usize);
         let header = decode_header(&info.path, &data)?;
-        Ok((Bytes::from(data), Cursor::new(&header, self.max_len)))
+        Ok((Bytes::from(data), Cursor::new(&header)))
     }
 
     fn step(&mut self) -> Option<Result<Entry>> {
@@ -305,7 +302,6 @@ pub(crate) fn recover(fs: &Arc<dyn FileSystem>, dir: &Path, opts: &LogOptions) -
         fs: fs.clone(),
         segments: r.segments,
         repairs: r.repairs,
-        max_len: opts.max_entry_size,
     })
 }
 
@@ -365,7 +361,7 @@ impl Recoverer<'_> {
             }
         }
 
-        let mut cursor = Cursor::new(&header, self.opts.max_entry_size);
+        let mut cursor = Cursor::new(&header);
         let mut records = 0;
         let end = loop {
             match cursor.next(&data) {
@@ -407,7 +403,7 @@ impl Recoverer<'_> {
                         | Corruption::Garbage
                 );
                 let follows = if tearable {
-                    find_valid_record_after(&data, offset, cursor.prev(), self.opts.max_entry_size)
+                    find_valid_record_after(&data, offset, cursor.prev())
                 } else {
                     None
                 };

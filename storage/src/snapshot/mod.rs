@@ -1,7 +1,7 @@
 //! Snapshots (`dataDir`): a header, the caller's content (optionally zstd-compressed),
 //! a trailer with a checksum — written to a temp file, fsynced, renamed into place.
 //!
-//! - [`format`]: the bytes around the content and the file names;
+//! - [`mod@format`]: the bytes around the content and the file names;
 //! - [`writer`]: [`SnapshotWriter`], streaming;
 //! - [`reader`]: [`SnapshotReader`] (streaming, verifying) and [`verify`];
 //! - this file: listing a directory and choosing the snapshot to start from.
