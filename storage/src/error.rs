@@ -35,8 +35,9 @@ pub enum Error {
     /// A segment's header says it follows a zxid that the previous segment does not
     /// end with: a segment is missing (or the wrong one is there).
     #[error(
-        "log segment missing before {}: it continues from zxid {expected_prev:#x}, \
-         but the previous segment{} ends at zxid {previous_last:#x}",
+        "log segment missing before {} (or the end of the previous one lost): it \
+         continues from zxid {expected_prev:#x}, but the previous segment{} ends at \
+         zxid {previous_last:#x}",
         path.display(),
         previous.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default()
     )]

@@ -172,6 +172,7 @@ impl GroupCommit {
 }
 
 impl Drop for GroupCommit {
+    /// Blocks until the submissions already sent are written, like `shutdown`.
     fn drop(&mut self) {
         self.stop();
     }
