@@ -120,11 +120,6 @@ pub fn encode_record(out: &mut Vec<u8>, zxid: Zxid, payload: &[u8]) {
     out.extend_from_slice(payload);
 }
 
-/// The encoded size of a record with a payload of `len` bytes.
-pub fn record_len(len: usize) -> usize {
-    RECORD_HEADER_LEN + len
-}
-
 /// What is at an offset where a record may start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoded {
