@@ -30,7 +30,8 @@ pub struct Config {
     pub four_letter_whitelist: Vec<String>,
     /// znode.container.checkIntervalMs.
     pub container_check_interval_ms: u64,
-    /// znode.container.maxNeverUsedIntervalMs.
+    /// znode.container.maxNeverUsedIntervalMs: how long a container that never had a
+    /// child is kept; 0 (ZooKeeper's default) keeps it forever.
     pub container_max_never_used_ms: i64,
 }
 
@@ -48,7 +49,7 @@ impl Default for Config {
             super_digest: None,
             four_letter_whitelist: vec!["srvr".into()],
             container_check_interval_ms: 60_000,
-            container_max_never_used_ms: 5 * 60 * 1000,
+            container_max_never_used_ms: 0,
         }
     }
 }

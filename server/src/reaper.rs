@@ -13,14 +13,18 @@ use crate::time::now_ms;
 use crate::tree::NodeKind;
 
 /// Whether a node may be reaped now (also re-checked in the pipeline).
-/// `never_used_ms` is znode.container.maxNeverUsedIntervalMs.
+/// `never_used_ms` is znode.container.maxNeverUsedIntervalMs; 0 keeps never-used
+/// containers forever, as in ZooKeeper.
 pub fn is_reapable(view: &NodeView, now_ms: i64, never_used_ms: i64) -> bool {
     if view.num_children > 0 {
         return false;
     }
     match view.kind() {
         // Its child-creation counter shows whether it ever had a child.
-        NodeKind::Container => view.stat.cversion > 0 || now_ms - view.stat.mtime > never_used_ms,
+        NodeKind::Container => {
+            view.stat.cversion > 0
+                || (never_used_ms != 0 && now_ms - view.stat.mtime > never_used_ms)
+        }
         NodeKind::Ttl(ttl) => now_ms - view.stat.mtime > ttl,
         _ => false,
     }
