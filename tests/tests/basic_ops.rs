@@ -53,3 +53,39 @@ async fn create_get_set_delete_round_trip() {
     client.delete("/a", Some(1)).await.unwrap();
     assert_eq!(client.check_stat("/a").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn large_and_small_data_read_back_intact_in_one_pipeline() {
+    let server = ServerProcess::start(&[]);
+    let client = connect(&server).await;
+    let large: Vec<u8> = (0..512 * 1024).map(|i| (i % 251) as u8).collect();
+    client
+        .create("/large", &large, &persistent())
+        .await
+        .unwrap();
+    client
+        .create("/small", b"tiny", &persistent())
+        .await
+        .unwrap();
+    // Interleave replies that are copied with ones that share the node's buffer.
+    let reads = (0..8).map(|i| {
+        let path = if i % 2 == 0 { "/large" } else { "/small" };
+        client.get_data(path)
+    });
+    for (i, read) in futures_join(reads).await.into_iter().enumerate() {
+        let (data, stat) = read.unwrap();
+        let expected: &[u8] = if i % 2 == 0 { &large } else { b"tiny" };
+        assert_eq!(data, expected, "read {i}");
+        assert_eq!(stat.data_length as usize, expected.len());
+    }
+}
+
+/// Awaits futures issued together (so their requests are pipelined), in order.
+async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for f in handles {
+        out.push(f.await);
+    }
+    out
+}

@@ -18,8 +18,11 @@ jute_record! {
     }
 }
 
+/// Encoded size of a [`Stat`]: it has no variable-length fields.
+pub const STAT_LEN: usize = 68;
+
 jute_record! {
-    /// A znode's metadata, always 68 bytes on the wire.
+    /// A znode's metadata, always [`STAT_LEN`] bytes on the wire.
     pub struct Stat {
         pub czxid: i64,
         pub mzxid: i64,
@@ -52,5 +55,15 @@ impl Acl {
                 id: id.to_owned(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_encodes_to_stat_len_bytes() {
+        assert_eq!(crate::jute::to_bytes(&Stat::default()).len(), STAT_LEN);
     }
 }

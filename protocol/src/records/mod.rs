@@ -8,7 +8,7 @@ mod ops;
 mod watches;
 
 pub use connect::{ConnectRequest, ConnectResponse};
-pub use data::{Acl, ClientInfo, Id, Stat};
+pub use data::{Acl, ClientInfo, Id, Stat, STAT_LEN};
 pub use headers::{MultiHeader, ReplyHeader, RequestHeader};
 pub use ops::*;
 pub use watches::{

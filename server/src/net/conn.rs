@@ -5,10 +5,10 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{BufMut, Bytes, BytesMut};
 use ferrokeeper_protocol::frame::{write_reply, WriteJute};
-use ferrokeeper_protocol::records::{ReplyHeader, WatcherEvent};
-use ferrokeeper_protocol::{ErrorCode, EventType, KeeperState};
+use ferrokeeper_protocol::records::{ReplyHeader, Stat, WatcherEvent, STAT_LEN};
+use ferrokeeper_protocol::{ErrorCode, EventType, Jute, KeeperState};
 use parking_lot::RwLock;
 
 use super::outbound::Outbound;
@@ -69,6 +69,27 @@ impl Conn {
         self.sent.fetch_add(1, Ordering::Relaxed);
         self.out
             .send(|out| write_reply(out, &header(xid, zxid, err), body));
+    }
+
+    /// Queues a getData answer; large data goes out without being copied.
+    pub fn reply_data(&self, xid: i32, zxid: i64, data: &Option<Bytes>, stat: &Stat) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let data_len = data.as_ref().map_or(0, Bytes::len);
+        // header (16) + data length (4) + data + stat
+        let frame_len = 16 + 4 + data_len + STAT_LEN;
+        self.out.send_parts(|sink| {
+            let out = sink.buf();
+            out.put_i32(frame_len as i32);
+            header(xid, zxid, ErrorCode::Ok).write(out);
+            match data {
+                None => out.put_i32(-1),
+                Some(data) => {
+                    out.put_i32(data.len() as i32);
+                    sink.put_shared(data);
+                }
+            }
+            stat.write(sink.buf());
+        });
     }
 
     /// Queues a reply frame, then closes the connection.

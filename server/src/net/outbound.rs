@@ -1,8 +1,11 @@
 //! A connection's outbound byte queue. Replies and notifications are appended by
 //! whoever produces them (the connection task, the pipeline); one writer task flushes
-//! everything queued with one write, so many frames cost one syscall.
+//! everything queued with one vectored write, so many frames cost one syscall. Large
+//! znode data is queued by reference, never copied.
 
-use bytes::BytesMut;
+use std::io::IoSlice;
+
+use bytes::{Buf, Bytes, BytesMut};
 use parking_lot::Mutex;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
@@ -14,8 +17,14 @@ pub const SOFT_LIMIT: usize = 4 << 20;
 /// the connection is closed.
 pub const HARD_LIMIT: usize = 64 << 20;
 
+/// Data at least this large is queued by reference instead of copied.
+const SHARE_MIN: usize = 16 * 1024;
+
 #[derive(Default)]
 struct State {
+    /// Queued bytes before `buf`, in order: copied runs and shared data.
+    chunks: Vec<Bytes>,
+    chunked_len: usize,
     buf: BytesMut,
     /// Flush what is queued, then close.
     closing: bool,
@@ -33,14 +42,20 @@ pub struct Outbound {
 impl Outbound {
     /// Appends frames written by `write`; false if the connection is closing.
     pub fn send(&self, write: impl FnOnce(&mut BytesMut)) -> bool {
+        self.send_parts(|sink| write(&mut sink.state.buf))
+    }
+
+    /// Appends frames that may include shared data (see [`Sink::put_shared`]).
+    pub fn send_parts(&self, write: impl FnOnce(&mut Sink)) -> bool {
         let mut state = self.state.lock();
         if state.closing || state.closed {
             return false;
         }
-        write(&mut state.buf);
-        if state.buf.len() > HARD_LIMIT {
+        write(&mut Sink { state: &mut state });
+        let queued = state.chunked_len + state.buf.len();
+        if queued > HARD_LIMIT {
             tracing::warn!(
-                queued = state.buf.len(),
+                queued,
                 "closing connection: client is not reading its replies"
             );
             state.closed = true;
@@ -72,7 +87,8 @@ impl Outbound {
     }
 
     pub fn queued_bytes(&self) -> usize {
-        self.state.lock().buf.len()
+        let state = self.state.lock();
+        state.chunked_len + state.buf.len()
     }
 
     /// Waits until the queue is below [`SOFT_LIMIT`] (back-pressure on reading).
@@ -83,7 +99,7 @@ impl Outbound {
             drained.as_mut().enable();
             let below = {
                 let state = self.state.lock();
-                state.buf.len() <= SOFT_LIMIT || state.closed || state.closing
+                state.chunked_len + state.buf.len() <= SOFT_LIMIT || state.closed || state.closing
             };
             if below {
                 return;
@@ -113,14 +129,19 @@ impl Outbound {
     /// The writer task: flushes the queue until the connection closes.
     pub async fn write_loop(&self, mut socket: OwnedWriteHalf) {
         loop {
-            let (chunk, closing, closed) = {
+            let (mut parts, closing, closed) = {
                 let mut state = self.state.lock();
-                (state.buf.split(), state.closing, state.closed)
+                let mut parts = std::mem::take(&mut state.chunks);
+                state.chunked_len = 0;
+                if !state.buf.is_empty() {
+                    parts.push(state.buf.split().freeze());
+                }
+                (parts, state.closing, state.closed)
             };
             if closed {
                 break;
             }
-            if chunk.is_empty() {
+            if parts.is_empty() {
                 self.drained.notify_waiters();
                 if closing {
                     break;
@@ -128,7 +149,7 @@ impl Outbound {
                 self.wake.notified().await;
                 continue;
             }
-            if let Err(e) = socket.write_all(&chunk).await {
+            if let Err(e) = write_all_vectored(&mut socket, &mut parts).await {
                 tracing::debug!(error = %e, "write failed; closing connection");
                 self.close_now();
                 break;
@@ -138,4 +159,61 @@ impl Outbound {
         let _ = socket.shutdown().await;
         self.drained.notify_waiters();
     }
+}
+
+/// Where [`Outbound::send_parts`] writes: copied bytes, or shared data.
+pub struct Sink<'a> {
+    state: &'a mut State,
+}
+
+impl Sink<'_> {
+    pub fn buf(&mut self) -> &mut BytesMut {
+        &mut self.state.buf
+    }
+
+    /// Appends `data` after what is written so far, by reference when it is large.
+    pub fn put_shared(&mut self, data: &Bytes) {
+        if data.len() < SHARE_MIN {
+            self.state.buf.extend_from_slice(data);
+            return;
+        }
+        if !self.state.buf.is_empty() {
+            let copied = self.state.buf.split().freeze();
+            self.state.chunked_len += copied.len();
+            self.state.chunks.push(copied);
+        }
+        self.state.chunked_len += data.len();
+        self.state.chunks.push(data.clone());
+    }
+}
+
+/// Writes every part, as few syscalls as the socket allows.
+async fn write_all_vectored(
+    socket: &mut OwnedWriteHalf,
+    parts: &mut [Bytes],
+) -> std::io::Result<()> {
+    const MAX_SLICES: usize = 64;
+    let mut first = 0;
+    while first < parts.len() {
+        let slices: Vec<IoSlice> = parts[first..]
+            .iter()
+            .take(MAX_SLICES)
+            .map(|part| IoSlice::new(part))
+            .collect();
+        let mut written = socket.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while written > 0 {
+            let part = &mut parts[first];
+            if written >= part.len() {
+                written -= part.len();
+                first += 1;
+            } else {
+                part.advance(written);
+                written = 0;
+            }
+        }
+    }
+    Ok(())
 }

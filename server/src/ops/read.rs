@@ -5,8 +5,8 @@
 use ferrokeeper_protocol::multi::{MultiOp, MultiResponse, MultiResult};
 use ferrokeeper_protocol::records::{
     ErrorResponse, GetAclResponse, GetAllChildrenNumberResponse, GetChildren2Response,
-    GetChildrenResponse, GetDataResponse, GetEphemeralsResponse, PathWatchRequest, StatResponse,
-    SyncResponse, WhoAmIResponse,
+    GetChildrenResponse, GetEphemeralsResponse, PathWatchRequest, StatResponse, SyncResponse,
+    WhoAmIResponse,
 };
 use ferrokeeper_protocol::request::Request;
 use ferrokeeper_protocol::{AddWatchMode, ErrorCode, Perms, WatcherType};
@@ -42,11 +42,7 @@ pub fn execute(shared: &Shared, tree: &DataTree, conn: &Conn, xid: i32, request:
                 if r.watch {
                     shared.watches.lock().add_data_watch(&r.path, conn.id);
                 }
-                let body = GetDataResponse {
-                    data: node.data.clone(),
-                    stat: node.stat(),
-                };
-                conn.reply(xid, zxid, ok, Some(&body));
+                conn.reply_data(xid, zxid, &node.data, &node.stat());
             }
             Request::GetChildren(r) => {
                 let node = children_of(shared, tree, conn, r)?;
