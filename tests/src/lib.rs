@@ -195,3 +195,14 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
     check()
 }
+
+/// The zxid a notification carries for a change made at `change_zxid`. ferrokeeper
+/// follows ZooKeeper 3.9+ (ZOOKEEPER-4655, and the protocol notes): the zxid of the
+/// change. ZooKeeper 3.8 sends -1 on every notification.
+pub fn notification_zxid(change_zxid: i64) -> i64 {
+    if real_zookeeper() {
+        -1
+    } else {
+        change_zxid
+    }
+}
