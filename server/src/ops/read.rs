@@ -127,6 +127,10 @@ pub fn execute(shared: &Shared, tree: &DataTree, conn: &Conn, xid: i32, request:
                 conn.reply(xid, zxid, ok, None);
             }
             Request::MultiRead(ops) => {
+                // A write among the sub-ops fails the whole request, as in ZooKeeper.
+                if !ops.iter().all(MultiOp::is_read) {
+                    return Err(ErrorCode::MarshallingError);
+                }
                 let results = ops.iter().map(|op| multi_read(tree, conn, op)).collect();
                 conn.reply(xid, zxid, ok, Some(&MultiResponse { results }));
             }

@@ -216,8 +216,12 @@ impl PrepContext<'_> {
 
     /// All sub-ops see the effects of the earlier ones; the first failure undoes them
     /// and every result becomes an error: OK before it, its code, then
-    /// RuntimeInconsistency after it.
+    /// RuntimeInconsistency after it. A read among the sub-ops fails the whole request
+    /// (MarshallingError), as in ZooKeeper.
     fn multi(&mut self, ops: &[MultiOp]) -> TxnOp {
+        if ops.iter().any(MultiOp::is_read) {
+            return TxnOp::Error(ErrorCode::MarshallingError);
+        }
         let mut undo = Undo::new();
         let mut txns = Vec::with_capacity(ops.len());
         for (index, op) in ops.iter().enumerate() {
@@ -226,6 +230,7 @@ impl PrepContext<'_> {
                 MultiOp::Delete(r) => self.delete(r, &mut undo),
                 MultiOp::SetData(r) => self.set_data(r, &mut undo),
                 MultiOp::Check(r) => self.check(r),
+                // Refused above; kept so a read can never become a transaction.
                 MultiOp::GetData(_) | MultiOp::GetChildren(_) => Err(ErrorCode::MarshallingError),
             };
             match prepared {
