@@ -64,12 +64,14 @@ fn main() -> std::process::ExitCode {
         let print_addr = config.client_port == 0;
         match ferrokeeper::Server::start(config).await {
             Ok(server) => {
+                // Handlers first: a signal sent as soon as the address shows is caught.
+                let stop = stop_signal();
                 if print_addr {
                     println!("{}", server.addr);
                 }
                 tokio::select! {
                     _ = server.wait() => {}
-                    signal = stop_signal() => tracing::info!(signal, "stopping"),
+                    signal = stop => tracing::info!(signal, "stopping"),
                 }
                 std::process::ExitCode::SUCCESS
             }
@@ -110,20 +112,26 @@ fn build_config(cli: &Cli) -> Result<Config, Box<dyn std::error::Error>> {
     Ok(config)
 }
 
-/// Resolves on SIGINT or SIGTERM, naming the signal.
-async fn stop_signal() -> &'static str {
+/// Installs the SIGINT and SIGTERM handlers now; the future resolves on the first of
+/// them, naming it.
+fn stop_signal() -> impl std::future::Future<Output = &'static str> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
+        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
         let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => "SIGINT",
-            _ = term.recv() => "SIGTERM",
+        async move {
+            tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
-        "interrupt"
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+            "interrupt"
+        }
     }
 }
