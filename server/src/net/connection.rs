@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use ferrokeeper_protocol::codes::xid;
 use ferrokeeper_protocol::frame::take_frame;
-use ferrokeeper_protocol::records::{ConnectRequest, RequestHeader};
+use ferrokeeper_protocol::records::{ConnectRequest, RequestHeader, SetSaslResponse};
 use ferrokeeper_protocol::request::Request;
 use ferrokeeper_protocol::{ErrorCode, Jute, OpCode};
 use tokio::io::AsyncReadExt;
@@ -176,7 +176,8 @@ async fn handle_request(
         Ok(op) if is_client_op(op) => op,
         _ => {
             tracing::warn!(op = header.op, peer = %conn.peer, "unimplemented op code; closing connection");
-            conn.reply_and_close(header.xid, shared.last_zxid(), ErrorCode::Unimplemented);
+            // ZooKeeper answers with the request's zxid, which is -1 for a non-write.
+            conn.reply_and_close(header.xid, -1, ErrorCode::Unimplemented);
             return Ok(());
         }
     };
@@ -187,21 +188,28 @@ async fn handle_request(
         }
         OpCode::Auth => return authenticate(shared, conn, header.xid, frame),
         OpCode::Sasl => {
-            tracing::warn!(peer = %conn.peer, "SASL is not supported; closing connection");
-            conn.reply_and_close(header.xid, 0, ErrorCode::AuthFailed);
+            // Without a SASL server ZooKeeper answers a null token and carries on, so
+            // clients that try SASL whenever a JAAS config is around keep working.
+            tracing::debug!(peer = %conn.peer, "SASL is not configured; answering a null token");
+            let body = SetSaslResponse { token: None };
+            conn.reply(header.xid, 0, ErrorCode::Ok, Some(&body));
             return Ok(());
         }
         _ => {}
     }
     let work = if !shared.session_is_live(session_id) && op != OpCode::CloseSession {
         Err(ErrorCode::SessionExpired)
-    } else if op == OpCode::Reconfig {
-        Err(ErrorCode::ReconfigDisabled)
     } else {
-        Request::decode(op, frame).map_err(|e| {
-            tracing::debug!(?op, error = %e, peer = %conn.peer, "undecodable request");
-            ErrorCode::MarshallingError
-        })
+        Request::decode(op, frame)
+            .map_err(|e| {
+                tracing::debug!(?op, error = %e, peer = %conn.peer, "undecodable request");
+                ErrorCode::MarshallingError
+            })
+            .and_then(|request| match request {
+                // Decoded first, as in ZooKeeper: garbage is a MarshallingError.
+                Request::Reconfig(_) => Err(ErrorCode::ReconfigDisabled),
+                request => Ok(request),
+            })
     };
     match work {
         Ok(request) if !op.is_write() && conn.in_flight() == 0 => {
