@@ -13,8 +13,26 @@ pub struct Config {
     pub client_port: u16,
     /// clientPortAddress; all interfaces when unset, as ZooKeeper.
     pub client_port_address: Option<IpAddr>,
-    /// dataDir (durability is not implemented yet; recorded for the operator).
+    /// dataDir: snapshots (and the log unless dataLogDir is set). `None` serves from
+    /// memory only.
     pub data_dir: Option<PathBuf>,
+    /// dataLogDir: the transaction log, when it should live apart from snapshots.
+    pub data_log_dir: Option<PathBuf>,
+    /// forceSync: fsync the log before acknowledging writes.
+    pub force_sync: bool,
+    /// preAllocSize, in bytes (zoo.cfg gives kilobytes).
+    pub prealloc_bytes: u64,
+    /// snapCount: a snapshot is taken after about this many transactions.
+    pub snap_count: u64,
+    /// autopurge.snapRetainCount (at least 3).
+    pub snap_retain_count: usize,
+    /// autopurge.purgeInterval in hours; 0 disables purging, as in ZooKeeper.
+    pub purge_interval_hours: u64,
+    /// Snapshot compression with zstd at this level (ferrokeeper.snapshot.zstdLevel).
+    pub snapshot_zstd_level: Option<i32>,
+    /// Start even if the log is corrupt before its tail, truncating at the first bad
+    /// record (ferrokeeper.recovery.truncateCorruptLog); the default refuses to start.
+    pub truncate_corrupt_log: bool,
     pub tick_time_ms: i32,
     /// minSessionTimeout; 2 × tickTime when unset.
     pub min_session_timeout_ms: Option<i32>,
@@ -41,6 +59,14 @@ impl Default for Config {
             client_port: 2181,
             client_port_address: None,
             data_dir: None,
+            data_log_dir: None,
+            force_sync: true,
+            prealloc_bytes: 64 * 1024 * 1024,
+            snap_count: 100_000,
+            snap_retain_count: 3,
+            purge_interval_hours: 0,
+            snapshot_zstd_level: None,
+            truncate_corrupt_log: false,
             tick_time_ms: 2000,
             min_session_timeout_ms: None,
             max_session_timeout_ms: None,
@@ -129,6 +155,40 @@ impl Config {
                     Some(number(value).ok_or_else(|| invalid("not an IP address"))?)
             }
             "dataDir" => self.data_dir = Some(PathBuf::from(value)),
+            "dataLogDir" => self.data_log_dir = Some(PathBuf::from(value)),
+            "forceSync" | "zookeeper.forceSync" => {
+                self.force_sync = flag(value).ok_or_else(|| invalid("expected yes or no"))?
+            }
+            "preAllocSize" | "zookeeper.preAllocSize" => {
+                self.prealloc_bytes = number::<u64>(value)
+                    .filter(|kb| *kb > 0)
+                    .map(|kb| kb * 1024)
+                    .ok_or_else(|| invalid("must be a positive number of kilobytes"))?
+            }
+            "snapCount" | "zookeeper.snapCount" => {
+                self.snap_count = number(value)
+                    .filter(|n: &u64| *n >= 2)
+                    .ok_or_else(|| invalid("must be a number of transactions (at least 2)"))?
+            }
+            "autopurge.snapRetainCount" => {
+                self.snap_retain_count = number::<usize>(value)
+                    .ok_or_else(|| invalid("not a number"))?
+                    .max(3)
+            }
+            "autopurge.purgeInterval" => {
+                self.purge_interval_hours =
+                    number(value).ok_or_else(|| invalid("not a number of hours"))?
+            }
+            "ferrokeeper.snapshot.zstdLevel" => {
+                self.snapshot_zstd_level = Some(
+                    number(value)
+                        .filter(|l: &i32| (1..=22).contains(l))
+                        .ok_or_else(|| invalid("must be a zstd level from 1 to 22"))?,
+                )
+            }
+            "ferrokeeper.recovery.truncateCorruptLog" => {
+                self.truncate_corrupt_log = flag(value).ok_or_else(|| invalid("not a boolean"))?
+            }
             "tickTime" => {
                 self.tick_time_ms = number(value)
                     .filter(|t: &i32| *t > 0)
@@ -176,18 +236,12 @@ impl Config {
             }
             "initLimit"
             | "syncLimit"
-            | "dataLogDir"
             | "maxClientCnxns"
-            | "autopurge.snapRetainCount"
-            | "autopurge.purgeInterval"
             | "admin.enableServer"
             | "admin.serverPort"
             | "admin.serverAddress"
             | "standaloneEnabled"
             | "reconfigEnabled"
-            | "snapCount"
-            | "preAllocSize"
-            | "forceSync"
             | "globalOutstandingLimit"
             | "metricsProvider.className"
             | "metricsProvider.httpPort" => {

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod config;
 pub mod net;
 pub mod ops;
+pub mod persist;
 pub mod pipeline;
 pub mod reaper;
 pub mod server;

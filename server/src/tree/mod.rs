@@ -172,21 +172,7 @@ impl DataTree {
         parent.children.insert(name.into(), id);
         parent.stat.cversion = parent_cversion;
         parent.stat.pzxid = zxid;
-        match NodeKind::from_owner(ephemeral_owner) {
-            NodeKind::Persistent => {}
-            NodeKind::Ephemeral(session) => {
-                self.ephemerals
-                    .entry(session)
-                    .or_default()
-                    .insert(path.to_owned());
-            }
-            NodeKind::Container => {
-                self.containers.insert(path.to_owned());
-            }
-            NodeKind::Ttl(_) => {
-                self.ttls.insert(path.to_owned());
-            }
-        }
+        self.index(path, ephemeral_owner);
         Ok(self.nodes[id as usize].stat())
     }
 
@@ -266,6 +252,75 @@ impl DataTree {
         let stat = node.stat();
         self.release_acl(old);
         Ok(stat)
+    }
+
+    /// Visits every node in preorder (parents before children) with its path.
+    pub fn walk(&self, mut visit: impl FnMut(&str, &Node)) {
+        let mut stack: Vec<(String, u32)> = vec![("/".to_owned(), ROOT)];
+        while let Some((path, id)) = stack.pop() {
+            let node = &self.nodes[id as usize];
+            visit(&path, node);
+            for (name, &child) in &node.children {
+                stack.push((path::join(&path, name), child));
+            }
+        }
+    }
+
+    /// Puts a node back as a snapshot recorded it: an existing node (the root and
+    /// the built-in nodes) takes the recorded fields, a new one goes under its parent,
+    /// which must already be restored. Parents' stats are their own records'.
+    pub fn restore(
+        &mut self,
+        path: &str,
+        data: Option<Bytes>,
+        acl: Vec<Acl>,
+        stat: PersistedStat,
+    ) -> Result<(), ErrorCode> {
+        let acl = self.intern_acl(acl);
+        if let Some(id) = self.lookup(path) {
+            let node = &mut self.nodes[id as usize];
+            self.data_size = self.data_size - node.data_len() as u64
+                + data.as_ref().map_or(0, |d| d.len() as u64);
+            node.data = data;
+            node.acl = acl;
+            node.stat = stat;
+            return Ok(());
+        }
+        let (parent_path, name) = path::split_parent(path).ok_or(ErrorCode::BadArguments)?;
+        let parent_id = self.lookup(parent_path).ok_or(ErrorCode::NoNode)?;
+        if name.is_empty() {
+            return Err(ErrorCode::BadArguments);
+        }
+        let id = self.alloc(Node {
+            data,
+            acl,
+            stat,
+            children: FastMap::default(),
+        });
+        self.nodes[parent_id as usize]
+            .children
+            .insert(name.into(), id);
+        self.index(path, stat.ephemeral_owner);
+        Ok(())
+    }
+
+    /// Files a new node under the ephemeral, container or TTL index its owner names.
+    fn index(&mut self, path: &str, ephemeral_owner: i64) {
+        match NodeKind::from_owner(ephemeral_owner) {
+            NodeKind::Persistent => {}
+            NodeKind::Ephemeral(session) => {
+                self.ephemerals
+                    .entry(session)
+                    .or_default()
+                    .insert(path.to_owned());
+            }
+            NodeKind::Container => {
+                self.containers.insert(path.to_owned());
+            }
+            NodeKind::Ttl(_) => {
+                self.ttls.insert(path.to_owned());
+            }
+        }
     }
 
     /// Child names of a node, in no particular order (as ZooKeeper).

@@ -1,0 +1,7 @@
+//! Durability glue between the state machine and the storage crate: how transactions
+//! and the tree are encoded ([`txn_codec`], [`snapshot`]) and how a server comes back
+//! from its data directories ([`recovery`]).
+
+pub mod recovery;
+pub mod snapshot;
+pub mod txn_codec;

@@ -1,0 +1,163 @@
+//! Coming back from the data directories: the newest valid snapshot, then the log
+//! after it, applied in order by the same state machine that serves writes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ferrokeeper_storage::env::{FileSystem, StdFileSystem};
+use ferrokeeper_storage::{
+    latest_valid_snapshot, remove_temp_files, Log, LogOptions, RecoveryMode, SnapshotReader,
+};
+
+use super::{snapshot, txn_codec};
+use crate::config::Config;
+use crate::pipeline::apply::Applier;
+use crate::session::SessionTable;
+use crate::time::now_ms;
+use crate::tree::DataTree;
+
+/// Where a server keeps its files.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    /// dataDir: snapshots.
+    pub snapshots: PathBuf,
+    /// dataLogDir (or dataDir): the transaction log.
+    pub log: PathBuf,
+}
+
+impl Dirs {
+    pub fn of(config: &Config) -> Option<Dirs> {
+        let data = config.data_dir.clone()?;
+        Some(Dirs {
+            log: config.data_log_dir.clone().unwrap_or_else(|| data.clone()),
+            snapshots: data,
+        })
+    }
+}
+
+/// What start-up recovered.
+pub struct Recovered {
+    pub tree: DataTree,
+    pub sessions: SessionTable,
+    pub log: Log,
+    /// Transactions replayed from the log after the snapshot.
+    pub replayed: u64,
+}
+
+/// Why the server cannot start from its data directories.
+#[derive(Debug, thiserror::Error)]
+pub enum RecoveryError {
+    #[error("cannot create {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Storage(#[from] ferrokeeper_storage::Error),
+    #[error("snapshot {path}: {source}")]
+    Snapshot {
+        path: PathBuf,
+        source: snapshot::LoadError,
+    },
+    #[error("log entry 0x{zxid:x} cannot be decoded: {source}")]
+    Entry {
+        zxid: i64,
+        source: ferrokeeper_protocol::DecodeError,
+    },
+}
+
+pub fn log_options(config: &Config) -> LogOptions {
+    LogOptions {
+        force_sync: config.force_sync,
+        prealloc_size: config.prealloc_bytes,
+        recovery: if config.truncate_corrupt_log {
+            RecoveryMode::TruncateAtFirstCorruption
+        } else {
+            RecoveryMode::Strict
+        },
+        ..LogOptions::default()
+    }
+}
+
+fn create_dir(path: &Path) -> Result<(), RecoveryError> {
+    std::fs::create_dir_all(path).map_err(|source| RecoveryError::CreateDir {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+pub fn recover(config: &Config, dirs: &Dirs) -> Result<Recovered, RecoveryError> {
+    create_dir(&dirs.snapshots)?;
+    create_dir(&dirs.log)?;
+    let fs: Arc<dyn FileSystem> = Arc::new(StdFileSystem);
+    for leftover in remove_temp_files(&fs, &dirs.snapshots)? {
+        tracing::info!(path = %leftover.display(), "removed an unfinished snapshot");
+    }
+    let sessions = SessionTable::default();
+    let selection = latest_valid_snapshot(&dirs.snapshots)?;
+    for invalid in &selection.invalid_newer {
+        tracing::warn!(%invalid, "skipping a newer snapshot that fails verification");
+    }
+    let (mut tree, snapshot_zxid) = match &selection.latest {
+        Some(info) => {
+            let started = std::time::Instant::now();
+            let mut reader = SnapshotReader::open(&info.path)?;
+            let tree = snapshot::read(&mut reader, &sessions, now_ms()).map_err(|source| {
+                RecoveryError::Snapshot {
+                    path: info.path.clone(),
+                    source,
+                }
+            })?;
+            reader.finish()?;
+            tracing::info!(
+                path = %info.path.display(),
+                zxid = format_args!("0x{:x}", info.zxid),
+                nodes = tree.node_count(),
+                ms = started.elapsed().as_millis() as u64,
+                "loaded snapshot"
+            );
+            (tree, info.zxid)
+        }
+        None => (DataTree::new(), 0),
+    };
+    let (log, recovery) = Log::open(&dirs.log, log_options(config))?;
+    for repair in recovery.repairs() {
+        tracing::warn!(%repair, dropped_bytes = repair.dropped_bytes(), "log repaired");
+    }
+    let mut replayed = 0;
+    let mut applier = Applier {
+        tree: &mut tree,
+        sessions: &sessions,
+        events: Vec::new(),
+    };
+    for entry in recovery.entries_after(snapshot_zxid)? {
+        let entry = entry?;
+        let txn = txn_codec::decode(entry.zxid, entry.payload).map_err(|source| {
+            RecoveryError::Entry {
+                zxid: entry.zxid,
+                source,
+            }
+        })?;
+        applier.apply(&txn);
+        applier.events.clear();
+        replayed += 1;
+    }
+    // Restored sessions get a full timeout to reconnect, as in ZooKeeper.
+    let now = now_ms();
+    for session in sessions.all() {
+        session.revalidate(session.timeout_ms(), now);
+    }
+    tracing::info!(
+        zxid = format_args!("0x{:x}", tree.last_zxid()),
+        replayed,
+        sessions = sessions.len(),
+        nodes = tree.node_count(),
+        "recovered"
+    );
+    Ok(Recovered {
+        tree,
+        sessions,
+        log,
+        replayed,
+    })
+}
