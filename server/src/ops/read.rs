@@ -90,7 +90,9 @@ pub fn execute(shared: &Shared, tree: &DataTree, conn: &Conn, xid: i32, request:
             }
             Request::GetEphemerals(r) => {
                 let prefix = r.path.as_str();
-                let all = prefix.is_empty() || prefix == "/";
+                // ZooKeeper trims (Java's String.trim) before deciding "all".
+                let trimmed = prefix.trim_matches(|c: char| c <= ' ');
+                let all = trimmed.is_empty() || trimmed == "/";
                 let ephemerals = tree
                     .ephemerals_of(conn.session_id())
                     .filter(|path| all || path.starts_with(prefix))
