@@ -371,14 +371,23 @@ async fn get_ephemerals_lists_the_sessions_own_ephemerals_by_string_prefix() {
 }
 
 #[test]
-fn get_ephemerals_with_an_empty_prefix_lists_all() {
+fn get_ephemerals_with_a_blank_or_root_prefix_lists_all() {
     let server = ServerProcess::start(&[]);
     let mut w = Wire::connect(server.addr);
     w.call(1, &req::create("/eph", b"", CreateMode::Ephemeral));
-    let all = w
-        .call(2, &req::get_ephemerals(""))
-        .decode::<GetEphemeralsResponse>();
-    assert_eq!(all.ephemerals, ["/eph"]);
+    // The prefix is trimmed before it is compared with "" and "/" (not otherwise).
+    for (xid, prefix, expected) in [
+        (2, "", &["/eph"][..]),
+        (3, " ", &["/eph"]),
+        (4, "/ ", &["/eph"]),
+        (5, " /", &["/eph"]),
+        (6, "/eph ", &[]),
+    ] {
+        let got = w
+            .call(xid, &req::get_ephemerals(prefix))
+            .decode::<GetEphemeralsResponse>();
+        assert_eq!(got.ephemerals, expected, "prefix {prefix:?}");
+    }
 }
 
 #[tokio::test]
