@@ -580,3 +580,42 @@ fn create_with_unknown_flags_is_bad_arguments() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_chrooted_client_works_below_its_root() {
+    let server = ServerProcess::start(&[]);
+    let admin = connect(&server).await;
+    admin.create("/app", b"", &persistent()).await.unwrap();
+    let chrooted =
+        ferrokeeper_tests::zkc::connect_to(&format!("{}/app", server.connect_string())).await;
+    let (_, watch) = chrooted.check_and_watch_stat("/x").await.unwrap();
+    chrooted
+        .create("/x", b"inside", &ephemeral())
+        .await
+        .unwrap();
+    let event = within(watch.changed()).await;
+    assert_eq!(
+        (event.event_type, event.path.as_str()),
+        (zk::EventType::NodeCreated, "/x")
+    );
+    assert_eq!(admin.get_data("/app/x").await.unwrap().0, b"inside");
+    assert_eq!(chrooted.list_children("/").await.unwrap(), ["x"]);
+    assert_eq!(chrooted.list_ephemerals("/").await.unwrap(), ["/x"]);
+}
+
+#[test]
+fn data_of_almost_a_megabyte_round_trips() {
+    let server = ServerProcess::start(&[]);
+    let mut w = Wire::connect(server.addr);
+    let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(
+        w.call(1, &req::create("/big", &data, CreateMode::Persistent))
+            .err(),
+        OK
+    );
+    let read = w
+        .call(2, &req::get_data("/big", false))
+        .decode::<GetDataResponse>();
+    assert_eq!(read.stat.data_length, 1_000_000);
+    assert!(read.data.as_deref() == Some(&data[..]), "data differs");
+}

@@ -325,3 +325,48 @@ fn a_resume_renegotiates_the_timeout() {
         (first.session_id, 300)
     );
 }
+
+#[test]
+fn auth_and_set_watches_sent_before_the_connect_response_are_handled_after_it() {
+    let server = ServerProcess::start(&[]);
+    let mut setup = Wire::connect(server.addr);
+    setup.call(1, &req::create("/w", b"", CreateMode::Persistent));
+    let mut w = Wire::open(server.addr);
+    let set_watches = record(&ferrokeeper_protocol::records::SetWatches {
+        relative_zxid: 0,
+        data_watches: vec!["/w".into()],
+        exist_watches: vec![],
+        child_watches: vec![],
+    });
+    let mut bytes = frame(&record(&new_session_request(10_000)));
+    bytes.extend(wire::typed_request_frame(
+        -4,
+        &req::auth("digest", b"bob:secret"),
+    ));
+    bytes.extend(wire::request_frame(
+        -8,
+        ferrokeeper_protocol::OpCode::SetWatches.code(),
+        &set_watches,
+    ));
+    bytes.extend(wire::typed_request_frame(
+        1,
+        &ferrokeeper_protocol::request::Request::WhoAmI,
+    ));
+    w.write_raw(&bytes);
+    let response: ferrokeeper_protocol::records::ConnectResponse =
+        ferrokeeper_protocol::jute::from_bytes(w.recv_frame().unwrap()).unwrap();
+    assert_ne!(response.session_id, 0);
+    let frames = w.recv_n(4);
+    let kinds: Vec<i32> = frames.iter().map(|r| r.xid()).collect();
+    assert_eq!(
+        kinds,
+        [-4, -1, -8, 1],
+        "auth, catch-up event, setWatches, whoAmI"
+    );
+    assert!(frames.iter().all(|r| r.err() == 0));
+    let who = frames[3].decode::<ferrokeeper_protocol::records::WhoAmIResponse>();
+    assert!(who
+        .client_info
+        .iter()
+        .any(|c| (c.auth_scheme.as_str(), c.user.as_str()) == ("digest", "bob")));
+}
