@@ -26,9 +26,13 @@ struct Cli {
     /// clientPortAddress: address to listen on (default: all interfaces).
     #[arg(long)]
     bind: Option<std::net::IpAddr>,
-    /// dataDir: where snapshots and the transaction log live.
+    /// dataDir: where snapshots and the transaction log live
+    /// [default: /tmp/ferrokeeper, as ZooKeeper's sample config uses /tmp/zookeeper].
     #[arg(long, env = "ZOO_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Keep everything in memory: no dataDir, nothing survives a restart (a test fixture).
+    #[arg(long, conflicts_with = "data_dir")]
+    in_memory: bool,
     /// tickTime in milliseconds: the session-timeout unit.
     #[arg(long)]
     tick_time: Option<i32>,
@@ -42,6 +46,8 @@ struct Cli {
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     log: String,
 }
+
+const DEFAULT_DATA_DIR: &str = "/tmp/ferrokeeper";
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -96,6 +102,12 @@ fn build_config(cli: &Cli) -> Result<Config, Box<dyn std::error::Error>> {
     }
     if let Some(dir) = &cli.data_dir {
         config.data_dir = Some(dir.clone());
+    }
+    if cli.in_memory {
+        config.data_dir = None;
+        config.data_log_dir = None;
+    } else if config.data_dir.is_none() {
+        config.data_dir = Some(PathBuf::from(DEFAULT_DATA_DIR));
     }
     if let Some(tick) = cli.tick_time {
         config.set("tickTime", &tick.to_string())?;

@@ -1,5 +1,5 @@
-//! Starting a server: bind, then run the listener, the pipeline, session expiry and
-//! the reaper as tasks.
+//! Starting a server: recover from the data directories, bind, then run the listener,
+//! the pipeline, session expiry, the reaper and the purge timer as tasks.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -9,6 +9,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::config::Config;
+use crate::persist::durability::{purge_old_files, Durability};
+use crate::persist::recovery::{recover, Dirs, RecoveryError};
+use crate::session::SessionTable;
 use crate::shared::Shared;
 use crate::tree::DataTree;
 use crate::{net, pipeline, reaper, session};
@@ -16,32 +19,76 @@ use crate::{net, pipeline, reaper, session};
 /// Bounded so a flood of writes pushes back on the connections producing it.
 const PIPELINE_QUEUE: usize = 16 * 1024;
 
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot recover from the data directory: {0}")]
+    Recovery(#[from] RecoveryError),
+    #[error("cannot start the transaction log: {0}")]
+    Log(#[from] ferrokeeper_storage::Error),
+}
+
+/// Why a running server stopped on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum Stopped {
+    #[error("the transaction log failed: {0}")]
+    Log(#[from] ferrokeeper_storage::Error),
+    #[error("a server task ended unexpectedly")]
+    TaskEnded,
+}
+
 /// A running server. Dropping it stops every task.
 pub struct Server {
     pub addr: SocketAddr,
     pub shared: Arc<Shared>,
-    tasks: JoinSet<()>,
+    tasks: JoinSet<Result<(), Stopped>>,
 }
 
 impl Server {
-    pub async fn start(config: Config) -> std::io::Result<Server> {
+    pub async fn start(config: Config) -> Result<Server, StartError> {
+        let dirs = Dirs::of(&config);
+        let (tree, sessions, durability) = match &dirs {
+            Some(dirs) => {
+                let recovered = recover(&config, dirs)?;
+                let durability = Durability::start(recovered.log, dirs.clone(), &config)?;
+                (recovered.tree, recovered.sessions, Some(durability))
+            }
+            None => (DataTree::new(), SessionTable::default(), None),
+        };
         let ip = config
             .client_port_address
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let listener = TcpListener::bind((ip, config.client_port)).await?;
-        let addr = listener.local_addr()?;
+        let addr = SocketAddr::new(ip, config.client_port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
         let (work_tx, work_rx) = mpsc::channel(PIPELINE_QUEUE);
+        let purge_hours = config.purge_interval_hours;
+        let retain = config.snap_retain_count;
         let shared = Arc::new(Shared::new(
             config,
-            DataTree::new(),
+            tree,
+            sessions,
             work_tx,
             crate::time::now_ms(),
         ));
         let mut tasks = JoinSet::new();
-        tasks.spawn(pipeline::run(shared.clone(), work_rx));
-        tasks.spawn(net::listener::run(shared.clone(), listener));
-        tasks.spawn(session::expiry::run(shared.clone()));
-        tasks.spawn(reaper::run(shared.clone()));
+        let pipeline = pipeline::run(shared.clone(), work_rx, durability);
+        tasks.spawn(async move { pipeline.await.map_err(Stopped::from) });
+        tasks.spawn(until_stopped(net::listener::run(shared.clone(), listener)));
+        tasks.spawn(until_stopped(session::expiry::run(shared.clone())));
+        tasks.spawn(until_stopped(reaper::run(shared.clone())));
+        if let (Some(dirs), true) = (dirs, purge_hours > 0) {
+            tasks.spawn(until_stopped(purge_every(dirs, retain, purge_hours)));
+        }
         tracing::info!(%addr, "serving ZooKeeper clients");
         Ok(Server {
             addr,
@@ -51,7 +98,25 @@ impl Server {
     }
 
     /// Runs until one of the server's tasks stops (none does in normal operation).
-    pub async fn wait(mut self) {
-        self.tasks.join_next().await;
+    pub async fn wait(mut self) -> Result<(), Stopped> {
+        match self.tasks.join_next().await {
+            Some(Ok(result)) => result,
+            _ => Err(Stopped::TaskEnded),
+        }
+    }
+}
+
+async fn until_stopped(task: impl std::future::Future<Output = ()>) -> Result<(), Stopped> {
+    task.await;
+    Err(Stopped::TaskEnded)
+}
+
+/// autopurge.purgeInterval: ZooKeeper's DatadirCleanupManager.
+async fn purge_every(dirs: Dirs, retain: usize, hours: u64) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(hours * 3600));
+    loop {
+        interval.tick().await;
+        let dirs = dirs.clone();
+        let _ = tokio::task::spawn_blocking(move || purge_old_files(&dirs, retain)).await;
     }
 }

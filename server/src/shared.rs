@@ -34,13 +34,19 @@ pub struct Shared {
 pub struct PipelineClosed;
 
 impl Shared {
-    pub fn new(config: Config, tree: DataTree, work: mpsc::Sender<Work>, now_ms: u64) -> Self {
+    pub fn new(
+        config: Config,
+        tree: DataTree,
+        sessions: SessionTable,
+        work: mpsc::Sender<Work>,
+        now_ms: u64,
+    ) -> Self {
         Shared {
             config,
             last_zxid: AtomicI64::new(tree.last_zxid()),
             tree: RwLock::new(tree),
             watches: Mutex::new(WatchManager::default()),
-            sessions: SessionTable::default(),
+            sessions,
             session_ids: SessionIds::starting_at(now_ms),
             conns: ConnRegistry::default(),
             work,

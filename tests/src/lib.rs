@@ -46,13 +46,23 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts the server with `--port 0 --bind 127.0.0.1` plus `args`.
+    /// Starts the server with `--port 0 --bind 127.0.0.1` plus `args`, on a fresh data
+    /// directory removed when the server is dropped.
     pub fn start(args: &[&str]) -> ServerProcess {
         if real_zookeeper() {
             return Self::start_real_zookeeper(args);
         }
+        let dir = scratch_dir("data");
+        let mut server = Self::start_in(&dir, args);
+        server.scratch = Some(dir);
+        server
+    }
+
+    /// Starts the server on `data_dir`, which outlives it (for restart tests).
+    pub fn start_in(data_dir: &std::path::Path, args: &[&str]) -> ServerProcess {
         let mut child = Command::new(binary())
-            .args(["--port", "0", "--bind", "127.0.0.1"])
+            .args(["--port", "0", "--bind", "127.0.0.1", "--data-dir"])
+            .arg(data_dir)
             .args(args)
             .env(
                 "RUST_LOG",
@@ -172,6 +182,19 @@ impl Drop for ServerProcess {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// A new, empty directory under the system temp dir, unique to this process and call.
+pub fn scratch_dir(what: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "ferrokeeper-test-{}-{what}-{n}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
 }
 
 /// Sends a four-letter word and returns the answer (`None` if the connection failed).

@@ -2,6 +2,7 @@
 //! and the tree are encoded ([`txn_codec`], [`snapshot`]) and how a server comes back
 //! from its data directories ([`recovery`]).
 
+pub mod durability;
 pub mod recovery;
 pub mod snapshot;
 pub mod txn_codec;

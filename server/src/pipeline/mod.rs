@@ -26,6 +26,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::net::conn::Conn;
 use crate::ops;
+use crate::persist::durability::Durability;
 use crate::shared::Shared;
 use crate::time::now_ms;
 use apply::{Applier, Event, OpResult};
@@ -101,7 +102,13 @@ enum Step {
     },
 }
 
-pub async fn run(shared: Arc<Shared>, mut work: mpsc::Receiver<Work>) {
+/// Runs until the work channel closes, or until the log fails in a way that makes
+/// further writes unsafe (then the error is returned and the server must stop).
+pub async fn run(
+    shared: Arc<Shared>,
+    mut work: mpsc::Receiver<Work>,
+    mut durability: Option<Durability>,
+) -> Result<(), ferrokeeper_storage::Error> {
     let mut pending = Pending::default();
     let mut last_zxid = shared.tree.read().last_zxid();
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -113,13 +120,67 @@ pub async fn run(shared: Arc<Shared>, mut work: mpsc::Receiver<Work>) {
                 .filter_map(|w| prepare(&shared, &tree, &mut pending, &mut last_zxid, w))
                 .collect()
         };
-        // Durability: the batch's transactions are appended and fsynced here, once.
-        let mut tree = shared.tree.write();
-        for step in steps {
-            finish(&shared, &mut tree, step);
+        if let Some(log) = durability.as_mut() {
+            let txns = steps.iter().filter_map(|step| match step {
+                Step::Txn { txn, .. } => Some(txn),
+                _ => None,
+            });
+            if let Err(e) = log.persist(txns).await {
+                tracing::error!(error = %e, "cannot write the transaction log: this batch's writes fail");
+                pending = Pending::default();
+                last_zxid = log.resume().await.inspect_err(|e| {
+                    tracing::error!(error = %e, "the transaction log cannot continue; stopping");
+                })?;
+                {
+                    let tree = shared.tree.read();
+                    for step in steps {
+                        fail(&shared, &tree, step);
+                    }
+                }
+                continue;
+            }
         }
-        drop(tree);
+        {
+            let mut tree = shared.tree.write();
+            for step in steps {
+                finish(&shared, &mut tree, step);
+            }
+        }
         pending.retire_through(last_zxid);
+        if let Some(log) = durability.as_mut() {
+            log.after_apply(&shared).await;
+        }
+    }
+    if let Some(log) = durability.as_mut() {
+        log.finish_snapshot().await;
+    }
+    Ok(())
+}
+
+/// A step of a batch whose transactions could not be made durable: writes are
+/// answered with SystemError and never applied; reads are answered as usual.
+fn fail(shared: &Shared, tree: &crate::tree::DataTree, step: Step) {
+    let Step::Txn { txn, origin } = step else {
+        return finish_read(shared, tree, step);
+    };
+    if let TxnOp::CloseSession { session_id, .. } = txn.op {
+        if let Some(session) = shared.sessions.get(session_id) {
+            session.cancel_closing();
+        }
+    }
+    match origin {
+        Origin::Client {
+            conn,
+            xid,
+            received,
+            ..
+        } => {
+            conn.reply(xid, tree.last_zxid(), ErrorCode::SystemError, None);
+            answered(shared, &conn, received);
+        }
+        // Dropping `done` fails the handshake: the client retries on a new connection.
+        Origin::Handshake { conn, .. } => conn.out.close_now(),
+        Origin::Server => {}
     }
 }
 
@@ -274,6 +335,13 @@ fn finish(shared: &Shared, tree: &mut crate::tree::DataTree, step: Step) {
             deliver(shared, &events, txn.zxid);
             respond(shared, origin, result, txn.zxid);
         }
+        step => finish_read(shared, tree, step),
+    }
+}
+
+/// Answers a read or an early rejection at its place in the batch.
+fn finish_read(shared: &Shared, tree: &crate::tree::DataTree, step: Step) {
+    match step {
         Step::Read {
             conn,
             xid,
@@ -292,6 +360,7 @@ fn finish(shared: &Shared, tree: &mut crate::tree::DataTree, step: Step) {
             conn.reply(xid, tree.last_zxid(), err, None);
             answered(shared, &conn, received);
         }
+        Step::Txn { .. } => {}
     }
 }
 

@@ -75,6 +75,11 @@ impl Session {
         !self.closing.swap(true, Ordering::AcqRel)
     }
 
+    /// Undoes [`Self::start_closing`] when the close could not be logged.
+    pub fn cancel_closing(&self) {
+        self.closing.store(false, Ordering::Release);
+    }
+
     /// Attaches a new connection, returning the one it replaces.
     pub fn attach(&self, conn: Arc<Conn>) -> Option<Arc<Conn>> {
         self.conn.lock().replace(conn)

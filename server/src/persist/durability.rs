@@ -1,0 +1,167 @@
+//! The log stage of the pipeline: each batch's transactions are appended and made
+//! durable with one group commit before any of them is applied; every `snapCount`
+//! transactions (randomised as in ZooKeeper, so servers do not snapshot in step) the
+//! log is rolled and a snapshot written in the background; old files are purged.
+
+use std::sync::Arc;
+
+use ferrokeeper_storage::{
+    purge, Entry, GroupCommit, GroupCommitOptions, Log, SnapshotOptions, SnapshotWriter,
+};
+use rand::Rng;
+
+use super::recovery::Dirs;
+use super::snapshot::{self, SessionRecord};
+use super::txn_codec;
+use crate::config::Config;
+use crate::pipeline::{Txn, Zxid};
+use crate::shared::Shared;
+
+pub struct Durability {
+    commit: GroupCommit,
+    dirs: Dirs,
+    snap_count: u64,
+    since_snapshot: u64,
+    next_snapshot_after: u64,
+    snapshot_options: SnapshotOptions,
+    retain: usize,
+    purge: bool,
+    snapshotting: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Durability {
+    pub fn start(log: Log, dirs: Dirs, config: &Config) -> ferrokeeper_storage::Result<Self> {
+        let commit = GroupCommit::start(log, GroupCommitOptions::default())?;
+        let mut durability = Durability {
+            commit,
+            dirs,
+            snap_count: config.snap_count,
+            since_snapshot: 0,
+            next_snapshot_after: 0,
+            snapshot_options: SnapshotOptions {
+                zstd_level: config.snapshot_zstd_level,
+            },
+            retain: config.snap_retain_count,
+            purge: config.purge_interval_hours > 0,
+            snapshotting: None,
+        };
+        durability.schedule_next_snapshot();
+        Ok(durability)
+    }
+
+    /// ZooKeeper's SyncRequestProcessor: snapCount/2 plus a random share of it.
+    fn schedule_next_snapshot(&mut self) {
+        let half = (self.snap_count / 2).max(1);
+        self.next_snapshot_after = half + rand::thread_rng().gen_range(0..half);
+        self.since_snapshot = 0;
+    }
+
+    /// Makes `txns` durable (one append, one fsync). On error none of them may be
+    /// applied; call [`Self::resume`] before the next batch.
+    pub async fn persist<'t>(
+        &mut self,
+        txns: impl Iterator<Item = &'t Txn>,
+    ) -> ferrokeeper_storage::Result<()> {
+        let entries: Vec<Entry> = txns
+            .map(|txn| Entry::new(txn.zxid, txn_codec::encode(txn)))
+            .collect();
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let count = entries.len() as u64;
+        let started = std::time::Instant::now();
+        self.commit.submit(entries).await?;
+        let took = started.elapsed();
+        if took > std::time::Duration::from_secs(1) {
+            tracing::warn!(
+                ms = took.as_millis() as u64,
+                "fsync-ing the write ahead log took longer than 1000 ms"
+            );
+        }
+        self.since_snapshot += count;
+        Ok(())
+    }
+
+    /// After a failed batch: the zxid the next transaction must follow.
+    pub async fn resume(&mut self) -> ferrokeeper_storage::Result<Zxid> {
+        self.commit.resume().await
+    }
+
+    /// Called after a batch is applied: starts a snapshot when one is due.
+    pub async fn after_apply(&mut self, shared: &Arc<Shared>) {
+        if self.since_snapshot < self.next_snapshot_after {
+            return;
+        }
+        if self
+            .snapshotting
+            .as_ref()
+            .is_some_and(|task| !task.is_finished())
+        {
+            return;
+        }
+        self.schedule_next_snapshot();
+        if let Err(e) = self.commit.roll().await {
+            tracing::error!(error = %e, "cannot roll the transaction log");
+            return;
+        }
+        self.snapshotting = Some(self.take_snapshot(shared.clone()));
+    }
+
+    /// Writes a snapshot of the tree as it is now, in the background.
+    pub fn take_snapshot(&self, shared: Arc<Shared>) -> tokio::task::JoinHandle<()> {
+        let (dirs, options, retain, purge_after) = (
+            self.dirs.clone(),
+            self.snapshot_options,
+            self.retain,
+            self.purge,
+        );
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = write_snapshot(&shared, &dirs, options) {
+                tracing::error!(error = %e, "snapshot failed");
+                return;
+            }
+            if purge_after {
+                purge_old_files(&dirs, retain);
+            }
+        })
+    }
+
+    /// Waits for a running snapshot (at shutdown).
+    pub async fn finish_snapshot(&mut self) {
+        if let Some(task) = self.snapshotting.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+fn write_snapshot(shared: &Shared, dirs: &Dirs, options: SnapshotOptions) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let tree = shared.tree.read();
+    let zxid = tree.last_zxid();
+    let sessions: Vec<SessionRecord> = shared
+        .sessions
+        .all()
+        .iter()
+        .map(|s| SessionRecord::of(s))
+        .collect();
+    let mut writer =
+        SnapshotWriter::create(&dirs.snapshots, zxid, options).map_err(|e| e.to_string())?;
+    snapshot::write(&tree, &sessions, &mut writer).map_err(|e| e.to_string())?;
+    drop(tree);
+    let info = writer.finish().map_err(|e| e.to_string())?;
+    tracing::info!(
+        path = %info.path.display(),
+        zxid = format_args!("0x{zxid:x}"),
+        ms = started.elapsed().as_millis() as u64,
+        "snapshot taken"
+    );
+    Ok(())
+}
+
+/// autopurge: the newest `retain` snapshots and the log they need stay.
+pub fn purge_old_files(dirs: &Dirs, retain: usize) {
+    match purge(&dirs.snapshots, &dirs.log, retain) {
+        Ok(plan) => tracing::info!(?plan, "purged old snapshots and logs"),
+        Err(e) => tracing::warn!(error = %e, "purge failed"),
+    }
+}
