@@ -41,12 +41,13 @@ maxClientCnxns=0
 CFG
   java -Xmx2g -cp /usr/share/java/zookeeper.jar org.apache.zookeeper.server.ZooKeeperServerMain "$work/zk-$workload/zoo.cfg" >/dev/null 2>&1 &
   local zk_pid=$!; pids+=("$zk_pid")
-  target/release/ferrokeeper --port "$fk_port" --bind 127.0.0.1 --log warn >/dev/null &
+  mkdir -p "$work/fk-$workload"
+  target/release/ferrokeeper --port "$fk_port" --bind 127.0.0.1 --data-dir "$work/fk-$workload" --set "forceSync=$force_sync" --log warn >/dev/null &
   local fk_pid=$!; pids+=("$fk_pid")
   wait_port "$zk_port"; wait_port "$fk_port"
   local args=(--workload "$workload" --requests "$requests" --sessions "$sessions" --depth "$depth")
   # Warm the JVM up before measuring, as anyone running ZooKeeper for real would have.
-  target/release/ferrokeeper-bench --server "127.0.0.1:$zk_port" "${args[@]}" --label warmup >/dev/null
+  target/release/ferrokeeper-bench --server "127.0.0.1:$zk_port" "${args[@]}" --label warmup --prefix warmup >/dev/null
   local zk fk
   zk=$(target/release/ferrokeeper-bench --server "127.0.0.1:$zk_port" "${args[@]}" --label zookeeper)
   fk=$(target/release/ferrokeeper-bench --server "127.0.0.1:$fk_port" "${args[@]}" --label ferrokeeper)

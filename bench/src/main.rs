@@ -52,6 +52,10 @@ struct Args {
     /// label printed with the results
     #[arg(long, default_value = "server")]
     label: String,
+    /// each session works under /<prefix>-<session>; runs on one server need distinct
+    /// prefixes for `create` not to collide
+    #[arg(long, default_value = "bench")]
+    prefix: String,
 }
 
 /// A persistent, world-writable create.
@@ -142,8 +146,8 @@ impl Session {
     }
 }
 
-fn request(workload: Workload, session: usize, i: usize, data: &Bytes) -> Request {
-    let node = format!("/bench-{session}");
+fn request(workload: Workload, node: &str, i: usize, data: &Bytes) -> Request {
+    let node = node.to_owned();
     let read = Request::GetData(PathWatchRequest {
         path: node.clone(),
         watch: false,
@@ -184,7 +188,8 @@ async fn run_session(
 ) -> std::io::Result<(Vec<Duration>, usize)> {
     let mut s = connect_with_retry(&args.server).await?;
     // Each session works under its own node (left from an earlier run, or made now).
-    s.queue(&create(format!("/bench-{id}"), &data));
+    let node = format!("/{}-{id}", args.prefix);
+    s.queue(&create(node.clone(), &data));
     s.flush().await?;
     s.reply().await?;
     let mut latencies = Vec::with_capacity(args.requests);
@@ -193,7 +198,7 @@ async fn run_session(
     let mut next = 0;
     while latencies.len() < args.requests {
         while next < args.requests && sent_at.len() < args.depth {
-            s.queue(&request(args.workload, id, next, &data));
+            s.queue(&request(args.workload, &node, next, &data));
             sent_at.push_back(Instant::now());
             next += 1;
         }
