@@ -8,6 +8,8 @@
 //!   answered ([`ops::reply`]);
 //! - [`session`]: sessions and their expiry; [`auth`]: identities and ACL checks;
 //!   [`reaper`]: container and TTL node removal; [`config`]: zoo.cfg.
+//!
+//! [`tools`] holds the operator subcommands (`log dump`, `snapshot dump|take`).
 
 pub mod auth;
 pub mod config;
@@ -21,6 +23,7 @@ pub mod session;
 pub mod shared;
 pub mod stats;
 pub mod time;
+pub mod tools;
 pub mod tree;
 pub mod watch;
 

@@ -1,15 +1,20 @@
-//! The `ferrokeeper` command.
+//! The `ferrokeeper` command: the server, or one of the operator tools
+//! ([`ferrokeeper::tools`]) when a subcommand is given.
 
 use std::path::PathBuf;
 
 use clap::Parser;
+use ferrokeeper::tools::{self, DEFAULT_DATA_DIR};
 use ferrokeeper::Config;
 
 /// A ZooKeeper-compatible coordination server. With no arguments it serves on port
-/// 2181 on all interfaces with ZooKeeper's defaults.
+/// 2181 on all interfaces with ZooKeeper's defaults. With a subcommand it runs one of
+/// the operator tools instead (`ferrokeeper log dump --help`, ...).
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(subcommand)]
+    tool: Option<tools::Command>,
     /// A zoo.cfg file (ZooKeeper's properties format), as zkServer takes it.
     #[arg(value_name = "ZOO_CFG")]
     config_file: Option<PathBuf>,
@@ -47,10 +52,11 @@ struct Cli {
     log: String,
 }
 
-const DEFAULT_DATA_DIR: &str = "/tmp/ferrokeeper";
-
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Some(tool) = cli.tool.take() {
+        return tools::run(tool);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
         .with_writer(std::io::stderr)
