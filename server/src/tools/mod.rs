@@ -183,14 +183,14 @@ fn take(args: TakeArgs) -> Result<Verdict, ToolError> {
     let snap = &taken.snapshot;
     eprintln!(
         "ferrokeeper snapshot take: recovered zxid 0x{:x} from dataDir {} and dataLogDir {} \
-         ({} log entries replayed); wrote {} znodes and {} sessions, {} bytes{}",
+         ({} replayed from the log); wrote {} and {}, {}{}",
         snap.zxid,
         taken.dirs.snapshots.display(),
         taken.dirs.log.display(),
-        taken.replayed,
-        taken.nodes,
-        taken.sessions,
-        snap.file_len,
+        format::count(taken.replayed as usize, "transaction"),
+        format::count(taken.nodes, "znode"),
+        format::count(taken.sessions, "session"),
+        format::count(snap.file_len as usize, "byte"),
         if snap.compressed { ", zstd" } else { "" }
     );
     let mut out = std::io::stdout().lock();
