@@ -4,7 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::codes::{CreateMode, OpCode};
+use crate::codes::OpCode;
 use crate::jute::{DecodeError, Jute};
 use crate::records::{
     CheckVersionRequest, CreateRequest, CreateTtlRequest, DeleteRequest, MultiHeader,
@@ -99,11 +99,10 @@ impl MultiOp {
     fn read(op: i32, input: &mut Bytes) -> Result<Self, DecodeError> {
         let op = OpCode::try_from(op)?;
         Ok(match op {
+            // A bad create mode is not a decoding error: ZooKeeper 3.8 fails that sub-op
+            // with BadArguments and rolls the multi back.
             OpCode::Create | OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl => {
-                let create = CreateOp::read(op, input)?;
-                // ZooKeeper rejects a bad mode while decoding the multi.
-                CreateMode::try_from(create.flags)?;
-                MultiOp::Create(create)
+                MultiOp::Create(CreateOp::read(op, input)?)
             }
             OpCode::Delete => MultiOp::Delete(DeleteRequest::read(input)?),
             OpCode::SetData => MultiOp::SetData(SetDataRequest::read(input)?),

@@ -264,7 +264,7 @@ fn sasl_token() -> impl Strategy<Value = GetSaslRequest> {
 }
 
 /// A create of any of the four create ops; `ttl` is -1 unless the op is createTTL, as
-/// decoding produces. `flags` is a valid CreateMode (multi decoding checks it).
+/// decoding produces. `flags` is a valid CreateMode.
 fn create_op() -> impl Strategy<Value = CreateOp> {
     (
         prop_oneof![

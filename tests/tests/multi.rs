@@ -406,8 +406,6 @@ fn multi_with_bad_create_flags(flags: i32) -> Vec<u8> {
 }
 
 #[test]
-#[ignore = "ferrokeeper-protocol refuses unknown create flags while decoding a multi \
-            (whole request: MarshallingError); ZooKeeper 3.8 fails the sub-op instead"]
 fn bad_create_flags_in_a_multi_fail_that_sub_op_with_bad_arguments() {
     let server = ServerProcess::start(&[]);
     let mut w = Wire::connect(server.addr);

@@ -89,6 +89,12 @@ fn create_dir(path: &Path) -> Result<(), RecoveryError> {
 pub fn recover(config: &Config, dirs: &Dirs) -> Result<Recovered, RecoveryError> {
     create_dir(&dirs.snapshots)?;
     create_dir(&dirs.log)?;
+    // The log's lock comes first: nothing else in the directories is touched while
+    // another process (a running server) owns them.
+    let (log, recovery) = Log::open(&dirs.log, log_options(config))?;
+    for repair in recovery.repairs() {
+        tracing::warn!(%repair, dropped_bytes = repair.dropped_bytes(), "log repaired");
+    }
     let fs: Arc<dyn FileSystem> = Arc::new(StdFileSystem);
     for leftover in remove_temp_files(&fs, &dirs.snapshots)? {
         tracing::info!(path = %leftover.display(), "removed an unfinished snapshot");
@@ -120,10 +126,6 @@ pub fn recover(config: &Config, dirs: &Dirs) -> Result<Recovered, RecoveryError>
         }
         None => (DataTree::new(), 0),
     };
-    let (log, recovery) = Log::open(&dirs.log, log_options(config))?;
-    for repair in recovery.repairs() {
-        tracing::warn!(%repair, dropped_bytes = repair.dropped_bytes(), "log repaired");
-    }
     let mut replayed = 0;
     let mut applier = Applier {
         tree: &mut tree,
