@@ -14,8 +14,8 @@ pub mod zkc;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// The `ferrokeeper` binary cargo built beside this test executable.
@@ -43,6 +43,8 @@ pub struct ServerProcess {
     pub addr: SocketAddr,
     /// Scratch directory of a real ZooKeeper (its zoo.cfg and dataDir).
     scratch: Option<PathBuf>,
+    /// Where its stderr goes, when [`Launch::stderr_to`] captured it.
+    stderr: Option<PathBuf>,
 }
 
 impl ServerProcess {
@@ -59,33 +61,8 @@ impl ServerProcess {
     }
 
     /// Starts the server on `data_dir`, which outlives it (for restart tests).
-    pub fn start_in(data_dir: &std::path::Path, args: &[&str]) -> ServerProcess {
-        let mut child = Command::new(binary())
-            .args(["--port", "0", "--bind", "127.0.0.1", "--data-dir"])
-            .arg(data_dir)
-            .args(args)
-            .env(
-                "RUST_LOG",
-                std::env::var("FERROKEEPER_TEST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start ferrokeeper");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read bound address");
-        let addr = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("ferrokeeper printed {line:?} instead of its address"));
-        ServerProcess {
-            child,
-            addr,
-            scratch: None,
-        }
+    pub fn start_in(data_dir: &Path, args: &[&str]) -> ServerProcess {
+        Launch::new(data_dir).args(args).start()
     }
 
     /// Apache ZooKeeper with ferrokeeper's flags translated.
@@ -151,6 +128,7 @@ impl ServerProcess {
             child,
             addr,
             scratch: Some(scratch),
+            stderr: None,
         };
         let ready = eventually(Duration::from_secs(30), || {
             four_letter_word(addr, "srvr").is_some_and(|out| out.contains("Mode:"))
@@ -170,6 +148,32 @@ impl ServerProcess {
         let _ = self.child.wait();
     }
 
+    /// Asks the process to stop (SIGTERM) and waits up to 10 s for it to exit (then
+    /// kills it). Returns how it exited, `None` if it had to be killed.
+    pub fn terminate(&mut self) -> Option<ExitStatus> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Some(status);
+        }
+        // SAFETY: kill(2) on the pid of a child this process has not yet reaped.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let status = wait_for_exit(&mut self.child, Duration::from_secs(10));
+        if status.is_none() {
+            self.kill();
+        }
+        status
+    }
+
+    /// The port it listens on (to restart a server where its clients expect it).
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Everything the process wrote to stderr so far, if [`Launch::stderr_to`]
+    /// captured it (empty otherwise).
+    pub fn stderr_text(&self) -> String {
+        self.stderr.as_deref().map(read_log).unwrap_or_default()
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
@@ -182,6 +186,201 @@ impl Drop for ServerProcess {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// How to start the `ferrokeeper` binary, for tests that need more than
+/// [`ServerProcess::start`]: a chosen port (a restart where the clients expect it), a
+/// working directory, stderr captured to a file, a log filter, or a start that is
+/// expected to fail ([`Launch::try_start`]).
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// `--data-dir`; `None` passes none (then pass `--in-memory` in `args`).
+    pub data_dir: Option<PathBuf>,
+    /// More flags, after `--port P --bind 127.0.0.1 [--data-dir D]`.
+    pub args: Vec<String>,
+    /// The port to listen on; 0 (the default) picks a free one.
+    pub port: u16,
+    /// The process's working directory (default: the test's).
+    pub cwd: Option<PathBuf>,
+    /// Append stderr to this file instead of inheriting the test's stderr.
+    pub stderr: Option<PathBuf>,
+    /// `RUST_LOG` for the server (default: `FERROKEEPER_TEST_LOG`, else `warn`).
+    pub log: Option<String>,
+}
+
+/// A server that did not come up: how it exited and what it said.
+#[derive(Debug)]
+pub struct StartFailure {
+    /// `None` if it neither printed its address nor exited in time (it was killed).
+    pub status: Option<ExitStatus>,
+    /// Its stderr, if [`Launch::stderr_to`] captured it.
+    pub stderr: String,
+}
+
+/// How long a server may take to print its address (recovery included).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Launch {
+    /// A server on `data_dir`, which outlives it.
+    pub fn new(data_dir: &Path) -> Launch {
+        Launch {
+            data_dir: Some(data_dir.to_owned()),
+            ..Launch::default()
+        }
+    }
+
+    /// A server with `--in-memory` and no data directory.
+    pub fn in_memory() -> Launch {
+        Launch {
+            args: vec!["--in-memory".into()],
+            ..Launch::default()
+        }
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Launch {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    pub fn port(mut self, port: u16) -> Launch {
+        self.port = port;
+        self
+    }
+
+    pub fn cwd(mut self, dir: &Path) -> Launch {
+        self.cwd = Some(dir.to_owned());
+        self
+    }
+
+    /// Appends the server's stderr to `file` (read it with
+    /// [`ServerProcess::stderr_text`] or [`read_log`]); colours are turned off.
+    pub fn stderr_to(mut self, file: &Path) -> Launch {
+        self.stderr = Some(file.to_owned());
+        self
+    }
+
+    pub fn log(mut self, filter: &str) -> Launch {
+        self.log = Some(filter.to_owned());
+        self
+    }
+
+    /// Starts the server and waits for its address; panics if it does not come up.
+    pub fn start(&self) -> ServerProcess {
+        self.try_start().unwrap_or_else(|failure| {
+            panic!(
+                "ferrokeeper did not start ({:?}); stderr:\n{}",
+                failure.status, failure.stderr
+            )
+        })
+    }
+
+    /// Starts the server; `Err` if it exits (or stays silent) instead of printing the
+    /// address it serves on.
+    pub fn try_start(&self) -> Result<ServerProcess, StartFailure> {
+        let mut command = Command::new(binary());
+        command
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped());
+        if let Some(dir) = &self.data_dir {
+            command.arg("--data-dir").arg(dir);
+        }
+        command.args(&self.args).env(
+            "RUST_LOG",
+            self.log.clone().unwrap_or_else(|| {
+                std::env::var("FERROKEEPER_TEST_LOG").unwrap_or_else(|_| "warn".into())
+            }),
+        );
+        if let Some(dir) = &self.cwd {
+            command.current_dir(dir);
+        }
+        match &self.stderr {
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .expect("stderr file");
+                command.stderr(file).env("NO_COLOR", "1");
+            }
+            None => {
+                command.stderr(Stdio::inherit());
+            }
+        }
+        let mut child = command.spawn().expect("start ferrokeeper");
+        let addr = if self.port == 0 {
+            // It prints the address it picked.
+            let stdout = child.stdout.take().expect("stdout");
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let _ = BufReader::new(stdout).read_line(&mut line);
+                let _ = tx.send(line);
+            });
+            let line = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
+            line.trim().parse().ok()
+        } else {
+            // It prints nothing: wait until the port takes connections.
+            let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+            let up = eventually(START_TIMEOUT, || {
+                matches!(child.try_wait(), Ok(Some(_)))
+                    || TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+            });
+            (up && matches!(child.try_wait(), Ok(None))).then_some(addr)
+        };
+        let stderr = || self.stderr.as_deref().map(read_log).unwrap_or_default();
+        match addr {
+            Some(addr) => Ok(ServerProcess {
+                child,
+                addr,
+                scratch: None,
+                stderr: self.stderr.clone(),
+            }),
+            None => {
+                let status = wait_for_exit(&mut child, Duration::from_secs(10));
+                if status.is_none() {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                Err(StartFailure {
+                    status,
+                    stderr: stderr(),
+                })
+            }
+        }
+    }
+}
+
+/// Waits up to `timeout` for `child` to exit.
+fn wait_for_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            _ => return None,
+        }
+    }
+}
+
+/// A captured log file's text, without terminal colour codes.
+pub fn read_log(path: &Path) -> String {
+    let text = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters final-byte
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A new, empty directory under the system temp dir, unique to this process and call.
