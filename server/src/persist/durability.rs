@@ -136,18 +136,21 @@ impl Durability {
 
 fn write_snapshot(shared: &Shared, dirs: &Dirs, options: SnapshotOptions) -> Result<(), String> {
     let started = std::time::Instant::now();
-    let tree = shared.tree.read();
-    let zxid = tree.last_zxid();
-    let sessions: Vec<SessionRecord> = shared
-        .sessions
-        .all()
-        .iter()
-        .map(|s| SessionRecord::of(s))
-        .collect();
+    // The sessions and the zxid are taken together; the tree is then walked while
+    // writes go on (a fuzzy snapshot, replayed from this zxid).
+    let (zxid, sessions) = {
+        let tree = shared.tree.read();
+        let sessions: Vec<SessionRecord> = shared
+            .sessions
+            .all()
+            .iter()
+            .map(|s| SessionRecord::of(s))
+            .collect();
+        (tree.last_zxid(), sessions)
+    };
     let mut writer =
         SnapshotWriter::create(&dirs.snapshots, zxid, options).map_err(|e| e.to_string())?;
-    snapshot::write(&tree, &sessions, &mut writer).map_err(|e| e.to_string())?;
-    drop(tree);
+    snapshot::write_fuzzy(&shared.tree, zxid, &sessions, &mut writer).map_err(|e| e.to_string())?;
     let info = writer.finish().map_err(|e| e.to_string())?;
     tracing::info!(
         path = %info.path.display(),

@@ -1,6 +1,11 @@
 //! Applying transactions (ZooKeeper's FinalRequestProcessor / DataTree.processTxn):
 //! the one place state changes. Returns each op's result and the watch events the
 //! change fires, for the pipeline to deliver before it answers.
+//!
+//! Transactions carry absolute values (new versions, the parent's child counter), so
+//! applying one whose effect a fuzzy snapshot already holds changes nothing; the few
+//! ops that would fail in that case (create of an existing node, delete of a missing
+//! one) still move the parent's counters forward, as ZooKeeper's replay does.
 
 use ferrokeeper_protocol::records::Stat;
 use ferrokeeper_protocol::{ErrorCode, EventType};
@@ -70,9 +75,8 @@ impl Applier<'_> {
                 ephemerals,
             } => {
                 for path in ephemerals {
-                    if let Err(err) = self.delete(path, zxid) {
-                        tracing::error!(path, ?err, "ephemeral of a closing session vanished");
-                    }
+                    // Already gone only when replaying over a fuzzy snapshot.
+                    let _ = self.delete(path, zxid);
                 }
                 Ok(OpResult::SessionClosed(self.sessions.remove(*session_id)))
             }
@@ -141,16 +145,27 @@ impl Applier<'_> {
         time: i64,
     ) -> Result<Stat, ErrorCode> {
         let acl = self.tree.intern_acl(acl.to_vec());
-        let stat = self
+        let created = self
             .tree
-            .create(path, data.clone(), acl, owner, parent_cversion, zxid, time)?;
+            .create(path, data.clone(), acl, owner, parent_cversion, zxid, time);
+        if created == Err(ErrorCode::NodeExists) {
+            // Replaying over a fuzzy snapshot that already holds the node.
+            self.tree
+                .replay_child_change(path, Some(parent_cversion), zxid);
+        }
+        let stat = created?;
         self.fire(EventType::NodeCreated, path);
         self.fire_parent(path);
         Ok(stat)
     }
 
     fn delete(&mut self, path: &str, zxid: Zxid) -> Result<(), ErrorCode> {
-        let acl = self.tree.delete(path, zxid)?;
+        let deleted = self.tree.delete(path, zxid);
+        if deleted.is_err() {
+            // Replaying over a fuzzy snapshot that already lacks the node.
+            self.tree.replay_child_change(path, None, zxid);
+        }
+        let acl = deleted?;
         self.events.push(Event {
             kind: EventType::NodeDeleted,
             path: path.to_owned(),

@@ -176,6 +176,21 @@ impl DataTree {
         Ok(self.nodes[id as usize].stat())
     }
 
+    /// What a create or delete does to its parent, for a transaction replayed over a
+    /// fuzzy snapshot that already holds (or already lacks) the child: the parent's
+    /// counters move forward, never back.
+    pub fn replay_child_change(&mut self, path: &str, parent_cversion: Option<i32>, zxid: i64) {
+        let Some((parent_path, _)) = path::split_parent(path) else {
+            return;
+        };
+        if let Some(parent) = self.get_mut(parent_path) {
+            if let Some(cversion) = parent_cversion {
+                parent.stat.cversion = parent.stat.cversion.max(cversion);
+            }
+            parent.stat.pzxid = parent.stat.pzxid.max(zxid);
+        }
+    }
+
     /// Removes a childless node; returns its last ACL (watchers need it to be told).
     pub fn delete(&mut self, path: &str, zxid: i64) -> Result<AclList, ErrorCode> {
         let (parent_path, name) = path::split_parent(path).ok_or(ErrorCode::NoNode)?;
