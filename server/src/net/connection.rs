@@ -111,9 +111,9 @@ async fn handshake(
             })
             .await
             .map_err(|_| "server shutting down".to_owned())?;
-        created
-            .await
-            .map_err(|_| "server shutting down".to_owned())?;
+        created.await.map_err(|_| {
+            "session could not be created (the transaction log failed, or shutdown)".to_owned()
+        })?;
         return Ok(true);
     }
     let session = shared
