@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: Ferrokeeper and Apache ZooKeeper (Debian's `zookeeper`
 # package) on the same machine, same load generator, same run. Prints each result and
-# the Ferrokeeper/ZooKeeper throughput ratio per workload.
+# the Ferrokeeper/ZooKeeper ratios per workload: throughput, and the server process's
+# CPU time (user + system, from /proc) per request.
 #
 #   bench/compare.sh [workload ...]       (default: get set create mixed)
 #   BENCH_REQUESTS=20000 BENCH_SESSIONS=16 BENCH_DEPTH=32 BENCH_FORCE_SYNC=yes bench/compare.sh
@@ -23,6 +24,8 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# CPU time (user + system, in clock ticks) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
 
 run_pair() {
@@ -48,14 +51,25 @@ CFG
   local args=(--workload "$workload" --requests "$requests" --sessions "$sessions" --depth "$depth")
   # Warm the JVM up before measuring, as anyone running ZooKeeper for real would have.
   target/release/ferrokeeper-bench --server "127.0.0.1:$zk_port" "${args[@]}" --label warmup --prefix warmup >/dev/null
-  local zk fk
+  local zk fk zk_cpu fk_cpu before
+  before=$(cpu_ticks "$zk_pid")
   zk=$(target/release/ferrokeeper-bench --server "127.0.0.1:$zk_port" "${args[@]}" --label zookeeper)
+  zk_cpu=$(( $(cpu_ticks "$zk_pid") - before ))
+  before=$(cpu_ticks "$fk_pid")
   fk=$(target/release/ferrokeeper-bench --server "127.0.0.1:$fk_port" "${args[@]}" --label ferrokeeper)
+  fk_cpu=$(( $(cpu_ticks "$fk_pid") - before ))
   echo "$zk"; echo "$fk"
-  local zk_ops fk_ops
+  local zk_ops fk_ops total
   zk_ops=$(sed -n 's/.*ops_per_sec=\([0-9]*\).*/\1/p' <<<"$zk")
   fk_ops=$(sed -n 's/.*ops_per_sec=\([0-9]*\).*/\1/p' <<<"$fk")
-  python3 -c "print(f'ratio workload=$workload ferrokeeper/zookeeper throughput = {$fk_ops/$zk_ops:.2f}x')"
+  total=$(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$zk")
+  python3 - <<PY
+hz = $(getconf CLK_TCK)
+zk_us = $zk_cpu / hz * 1e6 / $total
+fk_us = $fk_cpu / hz * 1e6 / $total
+print(f"cpu workload=$workload zookeeper={zk_us:.1f}us/request ferrokeeper={fk_us:.1f}us/request")
+print(f"ratio workload=$workload ferrokeeper/zookeeper throughput = {$fk_ops/$zk_ops:.2f}x, server cpu per request = {fk_us/zk_us:.2f}x")
+PY
   kill "$zk_pid" "$fk_pid" 2>/dev/null || true
   wait "$zk_pid" "$fk_pid" 2>/dev/null || true
 }
