@@ -51,6 +51,24 @@ pub struct Config {
     /// znode.container.maxNeverUsedIntervalMs: how long a container that never had a
     /// child is kept; 0 (ZooKeeper's default) keeps it forever.
     pub container_max_never_used_ms: i64,
+    /// maxClientCnxns: open connections allowed from one client IP; 0 = no limit.
+    pub max_client_cnxns: usize,
+    /// globalOutstandingLimit: requests all connections together may have waiting for
+    /// the write pipeline; each connection may have its share (at least 1), as
+    /// ZooKeeper throttles reading when the limit is reached.
+    pub global_outstanding_limit: usize,
+    /// admin.enableServer: the AdminServer (HTTP) is started.
+    pub admin_enabled: bool,
+    /// admin.serverAddress.
+    pub admin_address: IpAddr,
+    /// admin.serverPort; 0 picks a free port (logged).
+    pub admin_port: u16,
+    /// metricsProvider.className is ZooKeeper's Prometheus provider: serve /metrics.
+    pub metrics_enabled: bool,
+    /// metricsProvider.httpHost.
+    pub metrics_address: IpAddr,
+    /// metricsProvider.httpPort.
+    pub metrics_port: u16,
 }
 
 impl Default for Config {
@@ -76,6 +94,14 @@ impl Default for Config {
             four_letter_whitelist: vec!["srvr".into()],
             container_check_interval_ms: 60_000,
             container_max_never_used_ms: 0,
+            max_client_cnxns: 60,
+            global_outstanding_limit: 1000,
+            admin_enabled: true,
+            admin_address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            admin_port: 8080,
+            metrics_enabled: false,
+            metrics_address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            metrics_port: 7000,
         }
     }
 }
@@ -234,18 +260,46 @@ impl Config {
                 self.container_max_never_used_ms =
                     number(value).ok_or_else(|| invalid("not a number"))?
             }
+            "maxClientCnxns" => {
+                self.max_client_cnxns =
+                    number(value).ok_or_else(|| invalid("not a number of connections"))?
+            }
+            "globalOutstandingLimit" | "zookeeper.globalOutstandingLimit" => {
+                self.global_outstanding_limit = number(value)
+                    .filter(|n: &usize| *n > 0)
+                    .ok_or_else(|| invalid("must be a positive number of requests"))?
+            }
+            "admin.enableServer" | "zookeeper.admin.enableServer" => {
+                self.admin_enabled = flag(value).ok_or_else(|| invalid("not a boolean"))?
+            }
+            "admin.serverAddress" | "zookeeper.admin.serverAddress" => {
+                self.admin_address = number(value).ok_or_else(|| invalid("not an IP address"))?
+            }
+            "admin.serverPort" | "zookeeper.admin.serverPort" => {
+                self.admin_port = number(value).ok_or_else(|| invalid("not a port number"))?
+            }
+            "metricsProvider.className" => {
+                self.metrics_enabled = match value.trim() {
+                    PROMETHEUS_PROVIDER => true,
+                    "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider" => false,
+                    _ => return Err(invalid(&format!("the supported providers are {PROMETHEUS_PROVIDER} and org.apache.zookeeper.metrics.impl.DefaultMetricsProvider"))),
+                }
+            }
+            "metricsProvider.httpHost" => {
+                self.metrics_address =
+                    number(value).ok_or_else(|| invalid("not an IP address"))?
+            }
+            "metricsProvider.httpPort" => {
+                self.metrics_port = number(value).ok_or_else(|| invalid("not a port number"))?
+            }
             "initLimit"
             | "syncLimit"
-            | "maxClientCnxns"
-            | "admin.enableServer"
-            | "admin.serverPort"
-            | "admin.serverAddress"
             | "standaloneEnabled"
             | "reconfigEnabled"
-            | "globalOutstandingLimit"
-            | "metricsProvider.className"
-            | "metricsProvider.httpPort" => {
-                tracing::warn!(key, value, "zoo.cfg key accepted but not used yet");
+            | "admin.commandURL"
+            | "admin.idleTimeout"
+            | "metricsProvider.exportJvmInfo" => {
+                tracing::warn!(key, value, "zoo.cfg key accepted but not used");
             }
             _ if key.starts_with("server.") => {
                 tracing::warn!(
@@ -259,6 +313,10 @@ impl Config {
         Ok(())
     }
 }
+
+/// metricsProvider.className of ZooKeeper's Prometheus endpoint.
+pub const PROMETHEUS_PROVIDER: &str =
+    "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider";
 
 /// Java properties, the subset zoo.cfg files use: `key=value`, `key: value` or
 /// `key value`; `#` and `!` start comments.
@@ -299,6 +357,29 @@ mod tests {
         assert_eq!(config.max_session_timeout_ms(), 90000);
         assert_eq!(config.data_dir, Some(PathBuf::from("/var/lib/zookeeper")));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn operations_keys() {
+        let mut config = Config::default();
+        assert_eq!(config.max_client_cnxns, 60);
+        assert!(config.admin_enabled && config.admin_port == 8080);
+        assert!(!config.metrics_enabled && config.metrics_port == 7000);
+        config.set("maxClientCnxns", "5").unwrap();
+        config.set("globalOutstandingLimit", "20").unwrap();
+        config.set("admin.enableServer", "false").unwrap();
+        config.set("admin.serverPort", "0").unwrap();
+        config.set("admin.serverAddress", "127.0.0.1").unwrap();
+        config
+            .set("metricsProvider.className", PROMETHEUS_PROVIDER)
+            .unwrap();
+        config.set("metricsProvider.httpPort", "7001").unwrap();
+        assert_eq!(config.max_client_cnxns, 5);
+        assert_eq!(config.global_outstanding_limit, 20);
+        assert!(!config.admin_enabled && config.admin_port == 0);
+        assert!(config.metrics_enabled && config.metrics_port == 7001);
+        assert!(config.set("metricsProvider.className", "x.Y").is_err());
+        assert!(config.set("globalOutstandingLimit", "0").is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //!
 //! [`tools`] holds the operator subcommands (`log dump`, `snapshot dump|take`).
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod net;

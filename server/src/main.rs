@@ -44,6 +44,13 @@ struct Cli {
     /// zookeeper.extendedTypesEnabled: allow TTL nodes.
     #[arg(long)]
     extended_types: bool,
+    /// admin.serverPort: the AdminServer's HTTP port (ZooKeeper's default 8080; 0 picks
+    /// a free one and logs it). `--set admin.enableServer=false` turns it off.
+    #[arg(long)]
+    admin_port: Option<u16>,
+    /// maxClientCnxns: connections allowed from one client IP (default 60; 0 = no limit).
+    #[arg(long)]
+    max_client_cnxns: Option<usize>,
     /// Extra zoo.cfg settings as key=value (repeatable), e.g. 4lw.commands.whitelist=*.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     settings: Vec<String>,
@@ -117,6 +124,12 @@ fn build_config(cli: &Cli) -> Result<Config, Box<dyn std::error::Error>> {
     }
     if let Some(tick) = cli.tick_time {
         config.set("tickTime", &tick.to_string())?;
+    }
+    if let Some(port) = cli.admin_port {
+        config.admin_port = port;
+    }
+    if let Some(max) = cli.max_client_cnxns {
+        config.max_client_cnxns = max;
     }
     if cli.extended_types {
         config.extended_types_enabled = true;

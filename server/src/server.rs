@@ -45,6 +45,10 @@ pub enum Stopped {
 /// A running server. Dropping it stops every task.
 pub struct Server {
     pub addr: SocketAddr,
+    /// Where the AdminServer listens, when it is enabled and could bind.
+    pub admin_addr: Option<SocketAddr>,
+    /// Where `/metrics` is served, when the Prometheus provider is configured.
+    pub metrics_addr: Option<SocketAddr>,
     pub shared: Arc<Shared>,
     tasks: JoinSet<Result<(), Stopped>>,
 }
@@ -71,6 +75,22 @@ impl Server {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         let (work_tx, work_rx) = mpsc::channel(PIPELINE_QUEUE);
+        let admin = match config.admin_enabled {
+            true => {
+                let addr = SocketAddr::new(config.admin_address, config.admin_port);
+                crate::admin::bind("AdminServer", addr).await
+            }
+            false => None,
+        };
+        let metrics = match config.metrics_enabled {
+            true => {
+                let addr = SocketAddr::new(config.metrics_address, config.metrics_port);
+                crate::admin::bind("Prometheus metrics endpoint", addr).await
+            }
+            false => None,
+        };
+        let admin_addr = admin.as_ref().and_then(|l| l.local_addr().ok());
+        let metrics_addr = metrics.as_ref().and_then(|l| l.local_addr().ok());
         let purge_hours = config.purge_interval_hours;
         let retain = config.snap_retain_count;
         let shared = Arc::new(Shared::new(
@@ -86,12 +106,26 @@ impl Server {
         tasks.spawn(until_stopped(net::listener::run(shared.clone(), listener)));
         tasks.spawn(until_stopped(session::expiry::run(shared.clone())));
         tasks.spawn(until_stopped(reaper::run(shared.clone())));
+        if let Some(listener) = admin {
+            tasks.spawn(until_stopped(crate::admin::serve_admin(
+                shared.clone(),
+                listener,
+            )));
+        }
+        if let Some(listener) = metrics {
+            tasks.spawn(until_stopped(crate::admin::serve_metrics(
+                shared.clone(),
+                listener,
+            )));
+        }
         if let (Some(dirs), true) = (dirs, purge_hours > 0) {
             tasks.spawn(until_stopped(purge_every(dirs, retain, purge_hours)));
         }
         tracing::info!(%addr, "serving ZooKeeper clients");
         Ok(Server {
             addr,
+            admin_addr,
+            metrics_addr,
             shared,
             tasks,
         })

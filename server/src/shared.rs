@@ -1,12 +1,14 @@
 //! State shared by every task of a running server.
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::net::conn::ConnRegistry;
+use crate::net::conn::{Conn, ConnRegistry};
 use crate::pipeline::Work;
 use crate::session::{SessionIds, SessionTable};
 use crate::tree::DataTree;
@@ -27,6 +29,14 @@ pub struct Shared {
     pub packets_received: AtomicU64,
     pub latency: crate::stats::Latency,
     pub started_ms: u64,
+    /// Replies sent by connections that have closed (live ones count their own).
+    closed_sent: AtomicU64,
+    /// What `srst` subtracts from the packets sent.
+    sent_baseline: AtomicU64,
+    /// Connections refused by maxClientCnxns (`zk_connection_rejected`).
+    pub connections_rejected: AtomicU64,
+    /// Open client connections per client IP, for maxClientCnxns.
+    per_ip: Mutex<crate::tree::FastMap<IpAddr, usize>>,
 }
 
 /// The pipeline has stopped: the server is shutting down.
@@ -53,6 +63,10 @@ impl Shared {
             packets_received: AtomicU64::new(0),
             latency: crate::stats::Latency::default(),
             started_ms: now_ms,
+            closed_sent: AtomicU64::new(0),
+            sent_baseline: AtomicU64::new(0),
+            connections_rejected: AtomicU64::new(0),
+            per_ip: Mutex::new(Default::default()),
         }
     }
 
@@ -79,6 +93,90 @@ impl Shared {
             let id = self.session_ids.next();
             if !self.sessions.contains(id) {
                 return id;
+            }
+        }
+    }
+
+    /// A request has been answered: server-wide and per-connection latency.
+    pub fn record_answer(&self, conn: &Conn, received: Instant) {
+        let latency = received.elapsed();
+        self.latency.record(latency);
+        conn.stats
+            .answered(latency, self.last_zxid(), crate::time::now_ms());
+    }
+
+    /// Packets sent to clients since start (or the last `srst`), as `srvr` reports.
+    pub fn packets_sent(&self) -> u64 {
+        let live: u64 = self
+            .conns
+            .all()
+            .iter()
+            .map(|c| c.sent.load(Ordering::Relaxed))
+            .sum();
+        (self.closed_sent.load(Ordering::Relaxed) + live)
+            .saturating_sub(self.sent_baseline.load(Ordering::Relaxed))
+    }
+
+    /// Requests handed to the pipeline and not answered yet, over all connections.
+    pub fn outstanding_requests(&self) -> u64 {
+        self.conns.all().iter().map(|c| c.in_flight() as u64).sum()
+    }
+
+    /// `srst`: ZooKeeper's ServerStats.reset (latency and packet counts).
+    pub fn reset_server_stats(&self) {
+        self.latency.reset();
+        self.packets_received.store(0, Ordering::Relaxed);
+        let live: u64 = self
+            .conns
+            .all()
+            .iter()
+            .map(|c| c.sent.load(Ordering::Relaxed))
+            .sum();
+        self.sent_baseline.store(
+            self.closed_sent.load(Ordering::Relaxed) + live,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// `crst`: every connection's counters and latency start again.
+    pub fn reset_connection_stats(&self) {
+        for conn in self.conns.all() {
+            // Keep the server-wide total: what it sent moves to the closed count.
+            let sent = conn.sent.swap(0, Ordering::Relaxed);
+            self.closed_sent.fetch_add(sent, Ordering::Relaxed);
+            conn.received.store(0, Ordering::Relaxed);
+            conn.stats.reset();
+        }
+    }
+
+    /// A client connection from `ip` opens; false (and nothing counted) when that IP
+    /// already has `maxClientCnxns` (0 = no limit).
+    pub fn admit_connection(&self, ip: IpAddr) -> bool {
+        let limit = self.config.max_client_cnxns;
+        let mut per_ip = self.per_ip.lock();
+        let open = per_ip.entry(ip).or_insert(0);
+        if limit > 0 && *open >= limit {
+            if *open == 0 {
+                per_ip.remove(&ip);
+            }
+            self.connections_rejected.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        *open += 1;
+        true
+    }
+
+    /// A connection admitted by [`Self::admit_connection`] has closed.
+    pub fn release_connection(&self, ip: IpAddr, conn: Option<&Conn>) {
+        if let Some(conn) = conn {
+            self.closed_sent
+                .fetch_add(conn.sent.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        let mut per_ip = self.per_ip.lock();
+        if let Some(open) = per_ip.get_mut(&ip) {
+            *open -= 1;
+            if *open == 0 {
+                per_ip.remove(&ip);
             }
         }
     }

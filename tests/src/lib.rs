@@ -285,6 +285,15 @@ impl Launch {
         if let Some(dir) = &self.data_dir {
             command.arg("--data-dir").arg(dir);
         }
+        // No AdminServer on 8080 for every test server, and no per-IP connection limit
+        // (all test clients are 127.0.0.1), as the real-ZooKeeper mode configures;
+        // a test's own `--set`s come after and win.
+        command.args([
+            "--set",
+            "admin.enableServer=false",
+            "--set",
+            "maxClientCnxns=0",
+        ]);
         command.args(&self.args).env(
             "RUST_LOG",
             self.log.clone().unwrap_or_else(|| {

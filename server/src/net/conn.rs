@@ -26,6 +26,8 @@ pub struct Conn {
     in_flight: AtomicUsize,
     pub received: AtomicU64,
     pub sent: AtomicU64,
+    /// What `cons` and the AdminServer report about this connection.
+    pub stats: crate::stats::ConnStats,
 }
 
 impl Conn {
@@ -39,6 +41,7 @@ impl Conn {
             in_flight: AtomicUsize::new(0),
             received: AtomicU64::new(0),
             sent: AtomicU64::new(0),
+            stats: crate::stats::ConnStats::new(crate::time::now_ms()),
         }
     }
 

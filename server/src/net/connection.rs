@@ -21,9 +21,6 @@ use crate::session::PASSWORD_LEN;
 use crate::shared::Shared;
 use crate::time::now_ms;
 
-/// Most requests a connection may have in the pipeline before it stops reading.
-const MAX_IN_FLIGHT: usize = 1000;
-
 /// Why the connection ended, for the log line.
 pub type Closed = String;
 
@@ -79,8 +76,11 @@ pub async fn serve(
             return Ok(());
         }
         conn.out.wait_below_soft_limit().await;
-        if conn.in_flight() >= MAX_IN_FLIGHT {
-            conn.out.wait_for(|| conn.in_flight() < MAX_IN_FLIGHT).await;
+        // globalOutstandingLimit: most requests a connection may have in the pipeline
+        // before it stops reading.
+        let limit = shared.config.global_outstanding_limit;
+        if conn.in_flight() >= limit {
+            conn.out.wait_for(|| conn.in_flight() < limit).await;
         }
     }
     Ok(())
@@ -100,6 +100,7 @@ async fn handshake(
         ));
     }
     let timeout_ms = shared.negotiate_timeout(req.timeout);
+    conn.stats.request("SESS", -1);
     if req.session_id == 0 {
         let (done, created) = oneshot::channel();
         shared
@@ -181,6 +182,7 @@ async fn handle_request(
             return Ok(());
         }
     };
+    conn.stats.request(crate::stats::op_name(op), header.xid);
     match op {
         OpCode::Ping => {
             conn.reply(xid::PING, shared.last_zxid(), ErrorCode::Ok, None);
@@ -215,7 +217,7 @@ async fn handle_request(
         Ok(request) if !op.is_write() && conn.in_flight() == 0 => {
             let tree = shared.tree.read();
             ops::read::execute(shared, &tree, conn, header.xid, &request);
-            shared.latency.record(received.elapsed());
+            shared.record_answer(conn, received);
         }
         Ok(request) => {
             submit(
@@ -232,7 +234,7 @@ async fn handle_request(
         }
         Err(err) if conn.in_flight() == 0 => {
             conn.reply(header.xid, shared.last_zxid(), err, None);
-            shared.latency.record(received.elapsed());
+            shared.record_answer(conn, received);
         }
         Err(err) => {
             submit(

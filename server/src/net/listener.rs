@@ -27,18 +27,37 @@ pub async fn run(shared: Arc<Shared>, listener: TcpListener) {
 }
 
 async fn handle(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+    // maxClientCnxns, checked at accept as ZooKeeper does (four-letter words count).
+    if !shared.admit_connection(peer.ip()) {
+        tracing::warn!(
+            "Too many connections from /{} - max is {}",
+            peer.ip(),
+            shared.config.max_client_cnxns
+        );
+        return;
+    }
+    let conn = serve(&shared, stream, peer).await;
+    shared.release_connection(peer.ip(), conn.as_deref());
+}
+
+/// Serves one admitted connection; the client connection, if it became one.
+async fn serve(
+    shared: &Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+) -> Option<Arc<super::conn::Conn>> {
     let (mut reader, writer) = stream.into_split();
     let mut buf = BytesMut::with_capacity(16 * 1024);
     // The first four bytes are a frame length — or a four-letter word.
     while buf.len() < 4 {
         match reader.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return None,
             Ok(_) => {}
         }
     }
     if let Some(command) = four_letter::command(&buf[..4]) {
-        four_letter::answer(&shared, command, writer).await;
-        return;
+        four_letter::answer(shared, command, peer, writer).await;
+        return None;
     }
     let conn = shared.conns.register(peer);
     tracing::debug!(peer = %peer, id = conn.id, "connection accepted");
@@ -46,7 +65,7 @@ async fn handle(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
         let conn = conn.clone();
         tokio::spawn(async move { conn.out.write_loop(writer).await })
     };
-    let outcome = connection::serve(&shared, &conn, &mut reader, &mut buf).await;
+    let outcome = connection::serve(shared, &conn, &mut reader, &mut buf).await;
     match &outcome {
         Ok(()) => tracing::debug!(peer = %peer, "connection closed"),
         Err(reason) => tracing::info!(peer = %peer, reason, "closing connection"),
@@ -62,4 +81,5 @@ async fn handle(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
         conn.out.close_after_flush();
     }
     let _ = writer_task.await;
+    Some(conn)
 }

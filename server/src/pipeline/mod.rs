@@ -384,7 +384,7 @@ fn deliver(shared: &Shared, events: &[Event], zxid: Zxid) {
 
 /// A pipelined request has its reply queued.
 fn answered(shared: &Shared, conn: &Conn, received: Instant) {
-    shared.latency.record(received.elapsed());
+    shared.record_answer(conn, received);
     conn.end_in_flight();
 }
 
