@@ -24,6 +24,9 @@ pub struct Config {
     pub prealloc_bytes: u64,
     /// snapCount: a snapshot is taken after about this many transactions.
     pub snap_count: u64,
+    /// snapSizeLimitInKb, in bytes: a snapshot is also taken once this much has been
+    /// logged since the last one (ZooKeeper's default: 4 GiB).
+    pub snap_size_limit_bytes: u64,
     /// autopurge.snapRetainCount (at least 3).
     pub snap_retain_count: usize,
     /// autopurge.purgeInterval in hours; 0 disables purging, as in ZooKeeper.
@@ -81,6 +84,7 @@ impl Default for Config {
             force_sync: true,
             prealloc_bytes: 64 * 1024 * 1024,
             snap_count: 100_000,
+            snap_size_limit_bytes: 4 * 1024 * 1024 * 1024,
             snap_retain_count: 3,
             purge_interval_hours: 0,
             snapshot_zstd_level: None,
@@ -195,6 +199,12 @@ impl Config {
                 self.snap_count = number(value)
                     .filter(|n: &u64| *n >= 2)
                     .ok_or_else(|| invalid("must be a number of transactions (at least 2)"))?
+            }
+            "snapSizeLimitInKb" | "zookeeper.snapSizeLimitInKb" => {
+                self.snap_size_limit_bytes = number::<u64>(value)
+                    .filter(|kb| *kb > 0)
+                    .map(|kb| kb * 1024)
+                    .ok_or_else(|| invalid("must be a positive number of kilobytes"))?
             }
             "autopurge.snapRetainCount" => {
                 self.snap_retain_count = number::<usize>(value)

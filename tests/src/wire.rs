@@ -171,6 +171,11 @@ impl Wire {
         response
     }
 
+    /// The socket, e.g. to clone it for a writer thread while this one reads.
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
     /// Writes bytes as they are.
     pub fn write_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write to server");

@@ -17,6 +17,11 @@ pub const SOFT_LIMIT: usize = 4 << 20;
 /// the connection is closed.
 pub const HARD_LIMIT: usize = 64 << 20;
 
+/// How long a closing connection may take to flush what is queued. A client that
+/// stops reading (and keeps its socket open) would otherwise hold the writer task, the
+/// socket and the queue forever.
+pub const FLUSH_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Data at least this large is queued by reference instead of copied.
 const SHARE_MIN: usize = 16 * 1024;
 
@@ -37,6 +42,8 @@ pub struct Outbound {
     state: Mutex<State>,
     wake: Notify,
     drained: Notify,
+    /// Wakes a writer blocked in a socket write when the connection starts closing.
+    stop: Notify,
 }
 
 impl Outbound {
@@ -74,11 +81,13 @@ impl Outbound {
     pub fn close_after_flush(&self) {
         self.state.lock().closing = true;
         self.wake.notify_one();
+        self.stop.notify_waiters();
     }
 
     pub fn close_now(&self) {
         self.state.lock().closed = true;
         self.wake.notify_one();
+        self.stop.notify_waiters();
     }
 
     pub fn is_closing(&self) -> bool {
@@ -128,6 +137,8 @@ impl Outbound {
 
     /// The writer task: flushes the queue until the connection closes.
     pub async fn write_loop(&self, mut socket: OwnedWriteHalf) {
+        // Set once the connection is closing: the flush must be done by then.
+        let mut flush_deadline = None;
         loop {
             let (mut parts, closing, closed) = {
                 let mut state = self.state.lock();
@@ -149,15 +160,55 @@ impl Outbound {
                 self.wake.notified().await;
                 continue;
             }
-            if let Err(e) = write_all_vectored(&mut socket, &mut parts).await {
-                tracing::debug!(error = %e, "write failed; closing connection");
-                self.close_now();
-                break;
+            let write = write_all_vectored(&mut socket, &mut parts);
+            tokio::pin!(write);
+            let written = loop {
+                let stop = self.stop.notified();
+                tokio::pin!(stop);
+                stop.as_mut().enable();
+                let (closing, closed) = {
+                    let state = self.state.lock();
+                    (state.closing, state.closed)
+                };
+                if closed {
+                    break Ok(false);
+                }
+                let deadline = closing.then(|| {
+                    *flush_deadline.get_or_insert_with(|| tokio::time::Instant::now() + FLUSH_GRACE)
+                });
+                tokio::select! {
+                    result = &mut write => break result.map(|()| true),
+                    () = &mut stop => {}
+                    () = sleep_until_some(deadline) => {
+                        tracing::info!("closing connection: client did not read what was left within {FLUSH_GRACE:?}");
+                        break Ok(false);
+                    }
+                }
+            };
+            match written {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.close_now();
+                    break;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "write failed; closing connection");
+                    self.close_now();
+                    break;
+                }
             }
             self.drained.notify_waiters();
         }
         let _ = socket.shutdown().await;
         self.drained.notify_waiters();
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 

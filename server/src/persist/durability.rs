@@ -1,7 +1,8 @@
 //! The log stage of the pipeline: each batch's transactions are appended and made
 //! durable with one group commit before any of them is applied; every `snapCount`
-//! transactions (randomised as in ZooKeeper, so servers do not snapshot in step) the
-//! log is rolled and a snapshot written in the background; old files are purged.
+//! transactions (randomised as in ZooKeeper, so servers do not snapshot in step), or
+//! every `snapSizeLimitInKb` of log, the log is rolled and a snapshot written in the
+//! background; old files are purged.
 
 use std::sync::Arc;
 
@@ -21,7 +22,9 @@ pub struct Durability {
     commit: GroupCommit,
     dirs: Dirs,
     snap_count: u64,
+    snap_size_limit: u64,
     since_snapshot: u64,
+    bytes_since_snapshot: u64,
     next_snapshot_after: u64,
     snapshot_options: SnapshotOptions,
     retain: usize,
@@ -36,7 +39,9 @@ impl Durability {
             commit,
             dirs,
             snap_count: config.snap_count,
+            snap_size_limit: config.snap_size_limit_bytes,
             since_snapshot: 0,
+            bytes_since_snapshot: 0,
             next_snapshot_after: 0,
             snapshot_options: SnapshotOptions {
                 zstd_level: config.snapshot_zstd_level,
@@ -54,6 +59,7 @@ impl Durability {
         let half = (self.snap_count / 2).max(1);
         self.next_snapshot_after = half + rand::thread_rng().gen_range(0..half);
         self.since_snapshot = 0;
+        self.bytes_since_snapshot = 0;
     }
 
     /// Makes `txns` durable (one append, one fsync). On error none of them may be
@@ -69,6 +75,7 @@ impl Durability {
             return Ok(());
         }
         let count = entries.len() as u64;
+        let bytes: u64 = entries.iter().map(|e| e.payload.len() as u64).sum();
         let started = std::time::Instant::now();
         self.commit.submit(entries).await?;
         let took = started.elapsed();
@@ -79,6 +86,7 @@ impl Durability {
             );
         }
         self.since_snapshot += count;
+        self.bytes_since_snapshot += bytes;
         Ok(())
     }
 
@@ -89,7 +97,9 @@ impl Durability {
 
     /// Called after a batch is applied: starts a snapshot when one is due.
     pub async fn after_apply(&mut self, shared: &Arc<Shared>) {
-        if self.since_snapshot < self.next_snapshot_after {
+        if self.since_snapshot < self.next_snapshot_after
+            && self.bytes_since_snapshot < self.snap_size_limit
+        {
             return;
         }
         if self
