@@ -1,0 +1,784 @@
+//! Differential testing against Apache ZooKeeper 3.8: the same seeded random sequences
+//! of requests go, byte for byte, to ZooKeeper (Debian's `zookeeper` package, started
+//! beside us on loopback) and to ferrokeeper, and every reply is compared field by field:
+//! error codes, data, children (as sets), ACLs, every Stat field (zxids by their order,
+//! times by sanity: mtime ≥ ctime, near the wall clock), and each session's stream of
+//! notifications including their position relative to the replies.
+//!
+//! Knobs: `FERROKEEPER_DIFF_CASES` (sequences, default 30), `FERROKEEPER_DIFF_OPS` (ops
+//! per sequence, default 60), `FERROKEEPER_DIFF_SEED` (base seed, default fixed; each
+//! sequence uses base + its index, printed on failure).
+//!
+//! Deliberate differences (README "Deliberate differences") are normalised explicitly
+//! where they are compared; see the comments marked KNOWN DIFFERENCE.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use bytes::Bytes;
+use ferrokeeper_protocol::codes::xid;
+use ferrokeeper_protocol::multi::{MultiOp, MultiResponse, MultiResult};
+use ferrokeeper_protocol::records::{
+    Acl, CheckWatchesRequest, Create2Response, CreateResponse, GetAclResponse,
+    GetAllChildrenNumberResponse, GetChildren2Response, GetDataResponse, GetEphemeralsResponse,
+    Stat, StatResponse, SyncResponse,
+};
+use ferrokeeper_protocol::request::Request;
+use ferrokeeper_protocol::{AddWatchMode, OpCode, Perms, WatcherType};
+use ferrokeeper_tests::wire::{req, Reply, Wire};
+use ferrokeeper_tests::{eventually, four_letter_word, Launch, ServerProcess};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sha1::{Digest, Sha1};
+
+/// Sessions per sequence. Slot `PERSISTENT_SLOT` only uses persistent watches (addWatch),
+/// the others only one-shot watches: see the KNOWN DIFFERENCE on ZOOKEEPER-4466.
+const SLOTS: usize = 3;
+const PERSISTENT_SLOT: usize = 2;
+
+const SERVER_ARGS: &[&str] = &[
+    "--extended-types",
+    "--set",
+    // Container and TTL reaping is time-driven; keep it out of the sequences.
+    "znode.container.checkIntervalMs=3600000",
+];
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+// ---------------------------------------------------------------------------------
+// Apache ZooKeeper, started beside ferrokeeper
+
+struct RealZk {
+    child: Child,
+    addr: SocketAddr,
+    dir: PathBuf,
+}
+
+impl Drop for RealZk {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn ensure_zookeeper_installed() {
+    if std::path::Path::new("/usr/share/java/zookeeper.jar").exists() {
+        return;
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("clients/install.sh");
+    let status = Command::new(script).status().expect("run install.sh");
+    assert!(status.success(), "tests/clients/install.sh failed");
+}
+
+fn start_real_zk() -> RealZk {
+    ensure_zookeeper_installed();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let dir = ferrokeeper_tests::scratch_dir("diff-realzk");
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let cfg = format!(
+        "dataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n\
+         maxClientCnxns=0\n4lw.commands.whitelist=*\ntickTime=2000\nforceSync=no\n",
+        dir.join("data").display()
+    );
+    std::fs::write(dir.join("zoo.cfg"), cfg).unwrap();
+    let log = std::fs::File::create(dir.join("zookeeper.log")).unwrap();
+    let child = Command::new("java")
+        .args([
+            "-Dzookeeper.admin.enableServer=false",
+            "-Dzookeeper.extendedTypesEnabled=true",
+            "-Dznode.container.checkIntervalMs=3600000",
+            "-cp",
+            "/usr/share/java/zookeeper.jar",
+            "org.apache.zookeeper.server.ZooKeeperServerMain",
+        ])
+        .arg(dir.join("zoo.cfg"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start java");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let zk = RealZk { child, addr, dir };
+    let ready = eventually(Duration::from_secs(60), || {
+        four_letter_word(addr, "srvr").is_some_and(|out| out.contains("Mode:"))
+    });
+    if !ready {
+        let mut log = String::new();
+        let _ = std::fs::File::open(zk.dir.join("zookeeper.log"))
+            .and_then(|mut f| f.read_to_string(&mut log));
+        panic!("ZooKeeper did not start on {addr}:\n{log}");
+    }
+    zk
+}
+
+// ---------------------------------------------------------------------------------
+// One server's side of a sequence: its sessions and what they saw
+
+struct Side {
+    name: &'static str,
+    addr: SocketAddr,
+    wires: Vec<Option<Wire>>,
+    /// Per slot, the normalised replies and notifications since the last comparison.
+    pending: Vec<Vec<String>>,
+    /// Every zxid observed, in observation order (compared by rank at the end).
+    zxids: Vec<i64>,
+    /// Session id -> logical session number within the sequence.
+    sessions: HashMap<i64, usize>,
+    start_ms: i64,
+}
+
+impl Side {
+    fn new(name: &'static str, addr: SocketAddr) -> Side {
+        Side {
+            name,
+            addr,
+            wires: (0..SLOTS).map(|_| None).collect(),
+            pending: vec![Vec::new(); SLOTS],
+            zxids: Vec::new(),
+            sessions: HashMap::new(),
+            start_ms: now_ms(),
+        }
+    }
+
+    fn connect(&mut self, slot: usize, logical: usize) {
+        let wire = Wire::connect(self.addr);
+        self.sessions.insert(wire.session_id, logical);
+        self.wires[slot] = Some(wire);
+    }
+
+    fn wire(&mut self, slot: usize) -> &mut Wire {
+        self.wires[slot].as_mut().expect("session open")
+    }
+
+    fn z(&mut self, zxid: i64) -> String {
+        self.zxids.push(zxid);
+        format!("z{}", self.zxids.len() - 1)
+    }
+
+    fn owner(&self, owner: i64) -> String {
+        match self.sessions.get(&owner) {
+            Some(n) => format!("S{n}"),
+            None if owner == 0 => "0".into(),
+            // Container and TTL markers.
+            None => format!("{owner:#x}"),
+        }
+    }
+
+    fn stat(&mut self, s: &Stat) -> String {
+        let now = now_ms();
+        for (what, t) in [("ctime", s.ctime), ("mtime", s.mtime)] {
+            assert!(
+                t >= self.start_ms - 5_000 && t <= now + 5_000,
+                "{}: {what} {t} is not near the wall clock ({now}): {s:?}",
+                self.name
+            );
+        }
+        assert!(s.mtime >= s.ctime, "{}: mtime < ctime: {s:?}", self.name);
+        format!(
+            "stat(cz={} mz={} pz={} v={} cv={} av={} owner={} len={} nc={})",
+            self.z(s.czxid),
+            self.z(s.mzxid),
+            self.z(s.pzxid),
+            s.version,
+            s.cversion,
+            s.aversion,
+            self.owner(s.ephemeral_owner),
+            s.data_length,
+            s.num_children
+        )
+    }
+
+    fn event(&mut self, slot: usize, reply: &Reply) {
+        // KNOWN DIFFERENCE: a notification's header zxid is the change's zxid in
+        // ferrokeeper (3.9) and -1 in 3.8; it is not compared.
+        let e = reply.event();
+        self.pending[slot].push(format!(
+            "event type={} state={} path={}",
+            e.event_type, e.state, e.path
+        ));
+    }
+
+    /// Sends `request` on `slot` and records the notifications before its reply and
+    /// the normalised reply.
+    fn call(&mut self, slot: usize, xid: i32, request: &Request) -> Reply {
+        let (reply, events) = self.wire(slot).call_with_events(xid, request);
+        for e in &events {
+            self.event(slot, e);
+        }
+        reply
+    }
+
+    /// Pings every session but `except` and records the notifications that arrive
+    /// before the ping's answer.
+    fn flush_others(&mut self, except: Option<usize>) {
+        for slot in 0..SLOTS {
+            if Some(slot) == except || self.wires[slot].is_none() {
+                continue;
+            }
+            self.wire(slot).send_op(xid::PING, OpCode::Ping.code(), &[]);
+            loop {
+                let reply = self.wire(slot).recv();
+                if reply.is_notification() {
+                    self.event(slot, &reply);
+                } else {
+                    assert_eq!(reply.xid(), xid::PING, "{}: {:?}", self.name, reply.header);
+                    break;
+                }
+            }
+        }
+    }
+
+    fn acl_list(acl: &[Acl]) -> String {
+        acl.iter()
+            .map(|a| format!("{}:{}:{}", a.id.scheme, a.id.id, a.perms))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn data(data: &Option<Bytes>) -> String {
+        match data {
+            None => "null".into(),
+            Some(d) => format!("{:?}", String::from_utf8_lossy(d)),
+        }
+    }
+
+    fn sorted(mut names: Vec<String>) -> String {
+        // Children and ephemerals are sets: ZooKeeper's order is a hash set's.
+        names.sort();
+        names.join(",")
+    }
+
+    fn multi_result(&mut self, r: &MultiResult) -> String {
+        match r {
+            MultiResult::Create { path } => format!("create {path}"),
+            MultiResult::Create2 { path, stat } => format!("create2 {path} {}", self.stat(stat)),
+            MultiResult::Delete => "delete".into(),
+            MultiResult::SetData { stat } => format!("setData {}", self.stat(stat)),
+            MultiResult::Check => "check".into(),
+            MultiResult::GetData { data, stat } => {
+                format!("getData {} {}", Self::data(data), self.stat(stat))
+            }
+            MultiResult::GetChildren { children } => {
+                format!("getChildren {}", Self::sorted(children.clone()))
+            }
+            MultiResult::Error { err } => format!("error {err}"),
+        }
+    }
+
+    /// The normalised text of a reply to `request`.
+    fn normalise(&mut self, request: &Request, reply: &Reply) -> String {
+        let head = format!("reply xid={} err={} zxid={}", reply.xid(), reply.err(), {
+            let z = reply.header.zxid;
+            self.z(z)
+        });
+        if reply.err() != 0 {
+            return head;
+        }
+        let body = match request {
+            Request::Create(c) if c.op == OpCode::Create => reply.decode::<CreateResponse>().path,
+            Request::Create(_) => {
+                let r: Create2Response = reply.decode();
+                format!("{} {}", r.path, self.stat(&r.stat))
+            }
+            Request::Exists(_) | Request::SetData(_) | Request::SetAcl(_) => {
+                let r: StatResponse = reply.decode();
+                self.stat(&r.stat)
+            }
+            Request::GetData(_) => {
+                let r: GetDataResponse = reply.decode();
+                format!("{} {}", Self::data(&r.data), self.stat(&r.stat))
+            }
+            Request::GetChildren2(_) => {
+                let r: GetChildren2Response = reply.decode();
+                format!("[{}] {}", Self::sorted(r.children), self.stat(&r.stat))
+            }
+            Request::GetAcl(_) => {
+                let r: GetAclResponse = reply.decode();
+                format!("[{}] {}", Self::acl_list(&r.acl), self.stat(&r.stat))
+            }
+            Request::Sync(_) => reply.decode::<SyncResponse>().path,
+            Request::GetEphemerals(_) => {
+                Self::sorted(reply.decode::<GetEphemeralsResponse>().ephemerals)
+            }
+            Request::GetAllChildrenNumber(_) => reply
+                .decode::<GetAllChildrenNumberResponse>()
+                .total_number
+                .to_string(),
+            Request::Multi(_) | Request::MultiRead(_) => {
+                let r: MultiResponse = reply.decode();
+                let ops = match request {
+                    Request::Multi(ops) | Request::MultiRead(ops) => ops,
+                    _ => unreachable!(),
+                };
+                let parts: Vec<String> = r
+                    .results
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| match (ops.get(i), x) {
+                        // KNOWN DIFFERENCE (ZOOKEEPER-4026): the result of a create2
+                        // sub-op carries the stat in ferrokeeper (3.9); 3.8 answers
+                        // with the path only, as for a plain create.
+                        (Some(MultiOp::Create(c)), MultiResult::Create2 { path, .. })
+                            if c.op == OpCode::Create2 =>
+                        {
+                            format!("create {path}")
+                        }
+                        _ => self.multi_result(x),
+                    })
+                    .collect();
+                parts.join(" | ")
+            }
+            _ => format!("{} body bytes", reply.body.len()),
+        };
+        format!("{head} {body}")
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The generator
+
+fn digest_id(user: &str, password: &str) -> String {
+    let hash = Sha1::digest(format!("{user}:{password}").as_bytes());
+    format!(
+        "{user}:{}",
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    )
+}
+
+fn random_acl(rng: &mut impl Rng) -> Vec<Acl> {
+    match rng.gen_range(0..12) {
+        0 => vec![Acl::new(Perms::READ, "world", "anyone")],
+        1 => vec![
+            Acl::new(Perms::ALL, "digest", &digest_id("user1", "pw1")),
+            Acl::new(Perms::READ, "world", "anyone"),
+        ],
+        2 => vec![Acl::new(Perms::ALL, "digest", &digest_id("user1", "pw1"))],
+        3 => vec![Acl::new(Perms::ALL, "ip", "127.0.0.1")],
+        4 => vec![Acl::new(Perms::ALL, "ip", "10.0.0.0/8")],
+        5 => vec![Acl::new(Perms::ALL, "auth", "")],
+        6 => vec![Acl::new(
+            Perms::CREATE | Perms::DELETE | Perms::READ,
+            "world",
+            "anyone",
+        )],
+        7 => vec![Acl::new(Perms::ALL, "ip", "127.0.0.0/24")],
+        8 if rng.gen_bool(0.3) => vec![],
+        _ => req::open_acl(),
+    }
+}
+
+struct Generator {
+    rng: StdRng,
+    root: String,
+    /// Paths seen to exist at some point (from ZooKeeper's replies), for reuse.
+    known: Vec<String>,
+    /// The persistent watch mode `PERSISTENT_SLOT`'s session set on each path.
+    persistent_modes: HashMap<String, AddWatchMode>,
+}
+
+impl Generator {
+    fn path(&mut self) -> String {
+        if !self.known.is_empty() && self.rng.gen_bool(0.5) {
+            let i = self.rng.gen_range(0..self.known.len());
+            return self.known[i].clone();
+        }
+        const NAMES: &[&str] = &["a", "b", "c", "a/x", "a/y", "b/x", "a/x/p", "c/q"];
+        format!(
+            "{}/{}",
+            self.root,
+            NAMES[self.rng.gen_range(0..NAMES.len())]
+        )
+    }
+
+    fn version(&mut self) -> i32 {
+        match self.rng.gen_range(0..5) {
+            0 | 1 => -1,
+            2 => 0,
+            3 => 1,
+            _ => self.rng.gen_range(0..4),
+        }
+    }
+
+    fn data(&mut self) -> Option<Vec<u8>> {
+        if self.rng.gen_bool(0.1) {
+            return None;
+        }
+        let n = self.rng.gen_range(0..12);
+        Some((0..n).map(|_| self.rng.gen_range(b'a'..=b'z')).collect())
+    }
+
+    fn create(&mut self, in_multi: bool) -> ferrokeeper_protocol::multi::CreateOp {
+        let path = self.path();
+        let data = self.data();
+        let acl = if self.rng.gen_bool(0.7) {
+            req::open_acl()
+        } else {
+            random_acl(&mut self.rng)
+        };
+        let (op, flags, ttl) = match self.rng.gen_range(0..if in_multi { 6 } else { 9 }) {
+            0 | 1 => (OpCode::Create, 0, -1),
+            2 => (OpCode::Create2, 1, -1),
+            3 => (OpCode::Create2, 2, -1),
+            4 => (OpCode::Create, 3, -1),
+            5 => (OpCode::Create2, 0, -1),
+            6 => (OpCode::CreateContainer, 4, -1),
+            7 => (
+                OpCode::CreateTtl,
+                self.rng.gen_range(5..=6),
+                self.rng.gen_range(1..100_000),
+            ),
+            // A mismatched mode or TTL: both must refuse it the same way.
+            _ => match self.rng.gen_range(0..4) {
+                0 => (OpCode::CreateTtl, 0, 1000),
+                1 => (OpCode::CreateTtl, 5, 0),
+                2 => (OpCode::Create2, 4, -1),
+                _ => (OpCode::CreateContainer, 0, -1),
+            },
+        };
+        req::create_raw(op, &path, data.as_deref(), acl, flags, ttl)
+    }
+
+    fn write_op(&mut self) -> MultiOp {
+        match self.rng.gen_range(0..4) {
+            0 => MultiOp::Create(self.create(true)),
+            1 => {
+                let (p, v) = (self.path(), self.version());
+                MultiOp::Delete(req::delete_op(&p, v))
+            }
+            2 => {
+                let (p, d, v) = (self.path(), self.data(), self.version());
+                MultiOp::SetData(req::set_data_op(&p, d.as_deref().unwrap_or(b""), v))
+            }
+            _ => {
+                let (p, v) = (self.path(), self.version());
+                req::check_op(&p, v)
+            }
+        }
+    }
+}
+
+/// What the driver does for one step.
+enum Step {
+    Request(Request),
+    Auth(usize),
+    Close,
+}
+
+fn next_step(g: &mut Generator, slot: usize) -> Step {
+    let one_shot = slot != PERSISTENT_SLOT;
+    let watch = one_shot && g.rng.gen_bool(0.4);
+    match g.rng.gen_range(0..100) {
+        0..=21 => Step::Request(Request::Create(g.create(false))),
+        22..=29 => Step::Request(req::delete(&g.path(), g.version())),
+        30..=39 => {
+            let (p, d, v) = (g.path(), g.data(), g.version());
+            Step::Request(Request::SetData(req::set_data_op(
+                &p,
+                d.as_deref().unwrap_or(b""),
+                v,
+            )))
+        }
+        40..=45 => Step::Request(req::exists(&g.path(), watch)),
+        46..=51 => Step::Request(req::get_data(&g.path(), watch)),
+        52..=57 => {
+            let p = if g.rng.gen_bool(0.3) {
+                g.root.clone()
+            } else {
+                g.path()
+            };
+            Step::Request(req::get_children2(&p, watch))
+        }
+        58..=61 => Step::Request(req::get_acl(&g.path())),
+        62..=65 => {
+            let (p, v) = (g.path(), g.version());
+            let acl = random_acl(&mut g.rng);
+            Step::Request(req::set_acl(&p, acl, v))
+        }
+        66..=73 => {
+            let n = g.rng.gen_range(1..=4);
+            Step::Request(req::multi((0..n).map(|_| g.write_op()).collect()))
+        }
+        74..=77 => {
+            let n = g.rng.gen_range(1..=3);
+            let ops = (0..n)
+                .map(|_| {
+                    let p = g.path();
+                    if g.rng.gen_bool(0.5) {
+                        req::read_data_op(&p)
+                    } else {
+                        req::read_children_op(&p)
+                    }
+                })
+                .collect();
+            Step::Request(req::multi_read(ops))
+        }
+        78..=80 => {
+            let p = if g.rng.gen_bool(0.5) {
+                g.root.clone()
+            } else {
+                g.path()
+            };
+            Step::Request(req::get_ephemerals(&p))
+        }
+        81..=82 => Step::Request(req::get_all_children_number(&g.root.clone())),
+        83..=84 => Step::Request(req::sync(&g.path())),
+        85..=88 if !one_shot => {
+            let mode = if g.rng.gen_bool(0.5) {
+                AddWatchMode::Persistent
+            } else {
+                AddWatchMode::PersistentRecursive
+            };
+            let p = if g.rng.gen_bool(0.3) {
+                g.root.clone()
+            } else {
+                g.path()
+            };
+            // KNOWN DIFFERENCE (ZOOKEEPER-4466): in 3.8 a second addWatch on a path
+            // replaces the mode of the session's first; in ferrokeeper (3.9) both
+            // stay. A session keeps one mode per path.
+            let mode = *g.persistent_modes.entry(p.clone()).or_insert(mode);
+            Step::Request(req::add_watch(&p, mode))
+        }
+        89..=92 => Step::Auth(g.rng.gen_range(0..2)),
+        93..=95 => Step::Close,
+        _ => Step::Request(req::get_data(&g.path(), watch)),
+    }
+}
+
+fn describe(request: &Request) -> String {
+    format!("{request:?}")
+}
+
+// ---------------------------------------------------------------------------------
+// The driver
+
+struct Sequence {
+    seed: u64,
+    zk: Side,
+    fk: Side,
+    history: Vec<String>,
+}
+
+impl Sequence {
+    fn fail(&self, what: &str) -> ! {
+        let start = self.history.len().saturating_sub(40);
+        panic!(
+            "differential mismatch (seed {}; rerun with FERROKEEPER_DIFF_SEED={} \
+             FERROKEEPER_DIFF_CASES=1): {what}\nlast steps:\n{}",
+            self.seed,
+            self.seed,
+            self.history[start..].join("\n")
+        );
+    }
+
+    fn compare(&mut self) {
+        for slot in 0..SLOTS {
+            let zk = std::mem::take(&mut self.zk.pending[slot]);
+            let fk = std::mem::take(&mut self.fk.pending[slot]);
+            if zk != fk {
+                self.fail(&format!(
+                    "session slot {slot} saw\n  zookeeper:   {zk:#?}\n  ferrokeeper: {fk:#?}"
+                ));
+            }
+        }
+    }
+
+    fn compare_zxid_order(&self) {
+        let rank = |z: &[i64]| {
+            let mut sorted = z.to_vec();
+            sorted.sort();
+            sorted.dedup();
+            z.iter()
+                .map(|v| sorted.binary_search(v).unwrap())
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (rank(&self.zk.zxids), rank(&self.fk.zxids));
+        if a != b {
+            let i = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(0);
+            self.fail(&format!(
+                "zxid order differs at observation z{i}: zookeeper ranks {a:?}\nferrokeeper ranks {b:?}"
+            ));
+        }
+    }
+
+    fn run_request(&mut self, slot: usize, xid: i32, request: &Request) -> (Reply, Reply) {
+        let zr = self.zk.call(slot, xid, request);
+        let fr = self.fk.call(slot, xid, request);
+        let (zn, fn_) = (self.zk.zxids.len(), self.fk.zxids.len());
+        let mut zt = self.zk.normalise(request, &zr);
+        let mut ft = self.fk.normalise(request, &fr);
+        if let Request::Exists(w) = request {
+            // KNOWN DIFFERENCE: exists on a node the caller may not READ answers NoAuth
+            // in ferrokeeper (3.9) and the stat in 3.8. Count the two as equal, and drop
+            // the data watch 3.8 left behind (and any the session had: the same on
+            // both sides) so later notifications still compare.
+            if fr.err() == -102 && zr.err() == 0 {
+                self.zk.zxids.truncate(zn);
+                self.fk.zxids.truncate(fn_);
+                zt = format!("exists on an unreadable node (xid {xid})");
+                ft = zt.clone();
+                if w.watch {
+                    let remove = Request::RemoveWatches(CheckWatchesRequest {
+                        path: w.path.clone(),
+                        watcher_type: WatcherType::Data.code(),
+                    });
+                    self.zk.call(slot, xid + 1_000_000, &remove);
+                    self.fk.call(slot, xid + 1_000_000, &remove);
+                }
+            }
+        }
+        self.zk.pending[slot].push(zt);
+        self.fk.pending[slot].push(ft);
+        (zr, fr)
+    }
+}
+
+fn run_sequence(zk_addr: SocketAddr, fk_addr: SocketAddr, seed: u64, case: usize, ops: usize) {
+    let mut seq = Sequence {
+        seed,
+        zk: Side::new("zookeeper", zk_addr),
+        fk: Side::new("ferrokeeper", fk_addr),
+        history: Vec::new(),
+    };
+    let root = format!("/diff{case}-{seed}");
+    let mut g = Generator {
+        rng: StdRng::seed_from_u64(seed),
+        root: root.clone(),
+        known: Vec::new(),
+        persistent_modes: HashMap::new(),
+    };
+    let mut logical = 0;
+    for slot in 0..SLOTS {
+        seq.zk.connect(slot, logical);
+        seq.fk.connect(slot, logical);
+        logical += 1;
+    }
+    let setup = req::create(&root, b"", ferrokeeper_protocol::CreateMode::Persistent);
+    seq.history.push(format!("setup: {}", describe(&setup)));
+    seq.run_request(0, 1, &setup);
+    seq.compare();
+
+    let mut xid = 10;
+    for step_no in 0..ops {
+        xid += 1;
+        let slot = g.rng.gen_range(0..SLOTS);
+        match next_step(&mut g, slot) {
+            Step::Request(request) => {
+                seq.history
+                    .push(format!("#{step_no} slot {slot}: {}", describe(&request)));
+                let (zr, _) = seq.run_request(slot, xid, &request);
+                // Remember the names ZooKeeper created (sequential ones included).
+                if zr.err() == 0 {
+                    match &request {
+                        Request::Create(c) if c.op == OpCode::Create => {
+                            g.known.push(zr.decode::<CreateResponse>().path)
+                        }
+                        Request::Create(_) => g.known.push(zr.decode::<Create2Response>().path),
+                        Request::Multi(_) => {
+                            for r in zr.decode::<MultiResponse>().results {
+                                match r {
+                                    MultiResult::Create { path }
+                                    | MultiResult::Create2 { path, .. } => g.known.push(path),
+                                    _ => {}
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                if request.op_code().is_write() {
+                    seq.zk.flush_others(Some(slot));
+                    seq.fk.flush_others(Some(slot));
+                }
+            }
+            Step::Auth(user) => {
+                let cred = ["user1:pw1", "user2:pw2"][user];
+                let request = req::auth("digest", cred.as_bytes());
+                seq.history
+                    .push(format!("#{step_no} slot {slot}: auth digest {cred}"));
+                seq.run_request(slot, xid::AUTH, &request);
+            }
+            Step::Close => {
+                seq.history.push(format!(
+                    "#{step_no} slot {slot}: closeSession and reconnect"
+                ));
+                if slot == PERSISTENT_SLOT {
+                    g.persistent_modes.clear();
+                }
+                let marks: Vec<Vec<usize>> = [&seq.zk, &seq.fk]
+                    .iter()
+                    .map(|side| side.pending.iter().map(Vec::len).collect())
+                    .collect();
+                seq.run_request(slot, xid, &Request::CloseSession);
+                for (side, marks) in [&mut seq.zk, &mut seq.fk].into_iter().zip(marks) {
+                    side.wires[slot] = None;
+                    side.flush_others(None);
+                    // KNOWN DIFFERENCE: a closed session's ephemerals are deleted in
+                    // path order by ferrokeeper and in hash-set order by ZooKeeper, so
+                    // the notifications the close causes are compared as a set (the
+                    // events of each session, and their place before the close's
+                    // reply, still are).
+                    for (s, mark) in marks.into_iter().enumerate() {
+                        let entries = &mut side.pending[s];
+                        let end = if s == slot {
+                            entries.len() - 1
+                        } else {
+                            entries.len()
+                        };
+                        entries[mark..end].sort();
+                    }
+                    side.connect(slot, logical);
+                }
+                logical += 1;
+            }
+        }
+        seq.compare();
+    }
+    // Everything left in flight, then the zxid order of the whole sequence.
+    seq.zk.flush_others(None);
+    seq.fk.flush_others(None);
+    seq.compare();
+    seq.compare_zxid_order();
+    for slot in 0..SLOTS {
+        seq.zk.call(slot, xid + 1, &Request::CloseSession);
+        seq.fk.call(slot, xid + 1, &Request::CloseSession);
+    }
+}
+
+#[test]
+fn random_sequences_match_zookeeper() {
+    let cases = env_usize("FERROKEEPER_DIFF_CASES", 30);
+    let ops = env_usize("FERROKEEPER_DIFF_OPS", 60);
+    let base: u64 = std::env::var("FERROKEEPER_DIFF_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5eed_2026);
+    eprintln!("differential: {cases} sequences x {ops} ops, base seed {base}");
+    let zk = start_real_zk();
+    let fk: ServerProcess = Launch::in_memory().args(SERVER_ARGS).start();
+    for case in 0..cases {
+        let seed = base.wrapping_add(case as u64);
+        run_sequence(zk.addr, fk.addr, seed, case, ops);
+    }
+}
