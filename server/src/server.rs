@@ -74,6 +74,9 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
+        // `conf` and the AdminServer show the port actually served (0 picked one).
+        let mut config = config;
+        config.client_port = addr.port();
         let (work_tx, work_rx) = mpsc::channel(PIPELINE_QUEUE);
         let admin = match config.admin_enabled {
             true => {

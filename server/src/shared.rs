@@ -117,6 +117,11 @@ impl Shared {
             .saturating_sub(self.sent_baseline.load(Ordering::Relaxed))
     }
 
+    /// A four-letter word's answer went out: ZooKeeper counts it as a packet sent.
+    pub fn count_four_letter_answer(&self) {
+        self.closed_sent.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Requests handed to the pipeline and not answered yet, over all connections.
     pub fn outstanding_requests(&self) -> u64 {
         self.conns.all().iter().map(|c| c.in_flight() as u64).sum()

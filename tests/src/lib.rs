@@ -174,6 +174,11 @@ impl ServerProcess {
         self.stderr.as_deref().map(read_log).unwrap_or_default()
     }
 
+    /// The server's process id (to read `/proc/<pid>/…`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }

@@ -123,7 +123,7 @@ fn fields(shared: &Shared, command: &str) -> Map<String, Value> {
                     "uptime": crate::time::now_ms().saturating_sub(shared.started_ms),
                     "auth_failed_count": 0,
                 },
-                "node_count": shared.tree.read().node_count(),
+                "node_count": report::znode_count(shared),
             }));
             if command == "stats" {
                 out.insert("connections".into(), connections(shared, false));

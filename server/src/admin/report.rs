@@ -66,17 +66,22 @@ pub fn connections(shared: &Shared, extra: bool) -> u64 {
     shared.conns.len() as u64 + u64::from(extra)
 }
 
+/// The znode count as ZooKeeper reports it: its DataTree holds the root under both ""
+/// and "/", so an empty tree counts 5 (/, /zookeeper, /zookeeper/quota,
+/// /zookeeper/config and the root again); dashboards and scripts see the same number
+/// here.
+pub fn znode_count(shared: &Shared) -> u64 {
+    shared.tree.read().node_count() as u64 + 1
+}
+
 /// `mntr` / `/commands/monitor`, in ZooKeeper's key names and order of importance.
 pub fn monitor(shared: &Shared, extra_conn: bool) -> Vec<(&'static str, Metric)> {
     use Metric::{Float, Int, Text};
     let (min, avg, max) = shared.latency.min_avg_max_ms();
-    let (znodes, ephemerals, data_size) = {
+    let znodes = znode_count(shared) as i64;
+    let (ephemerals, data_size) = {
         let tree = shared.tree.read();
-        (
-            tree.node_count() as i64,
-            tree.ephemeral_count() as i64,
-            tree.data_size() as i64,
-        )
+        (tree.ephemeral_count() as i64, tree.data_size() as i64)
     };
     let watches = shared.watches.lock().watch_count() as i64;
     let mut out = vec![

@@ -62,7 +62,15 @@ pub async fn serve(
     };
     let connect = ConnectRequest::read(&mut frame.clone())
         .map_err(|e| format!("malformed ConnectRequest: {e}"))?;
-    if !handshake(shared, conn, connect).await? {
+    // ZooKeeper counts the ConnectRequest and its answer as packets.
+    shared
+        .packets_received
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    conn.received
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let established = handshake(shared, conn, connect).await?;
+    conn.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if !established {
         return Ok(());
     }
     while let Some(frame) = next_frame(shared, socket, buf).await? {

@@ -32,6 +32,7 @@ pub async fn answer(shared: &Shared, command: &str, peer: SocketAddr, mut socket
         format!("{command} is not executed because it is not in the whitelist.\n")
     };
     let _ = socket.write_all(text.as_bytes()).await;
+    shared.count_four_letter_answer();
     let _ = socket.shutdown().await;
 }
 
@@ -196,7 +197,7 @@ fn server_stats(shared: &Shared, out: &mut String) {
     let _ = writeln!(out, "Outstanding: {}", shared.outstanding_requests());
     let _ = writeln!(out, "Zxid: 0x{:x}", shared.last_zxid());
     let _ = writeln!(out, "Mode: standalone");
-    let _ = writeln!(out, "Node count: {}", shared.tree.read().node_count());
+    let _ = writeln!(out, "Node count: {}", report::znode_count(shared));
 }
 
 /// ZooKeeper's `dump`: sessions by expiry bucket, ephemerals by session, connections.

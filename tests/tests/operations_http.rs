@@ -1,0 +1,344 @@
+//! The operations surface besides four-letter words: maxClientCnxns and
+//! globalOutstandingLimit with real loopback connections, the AdminServer
+//! (`/commands/...`, JSON in ZooKeeper's shape) and the Prometheus endpoint. These are
+//! Ferrokeeper-only (the real-ZooKeeper mode runs without the AdminServer's jars).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use ferrokeeper_protocol::CreateMode;
+use ferrokeeper_tests::wire::{req, Wire};
+use ferrokeeper_tests::{eventually, four_letter_word, real_zookeeper, ServerProcess};
+use serde_json::Value;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// A plain HTTP/1.1 GET: (status, body).
+fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("headers");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_owned())
+}
+
+fn json(addr: SocketAddr, command: &str) -> Value {
+    let (status, body) = http_get(addr, &format!("/commands/{command}"));
+    assert_eq!(status, 200, "{command}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{command}: {e}: {body}"))
+}
+
+/// The connection has been closed by the server without an answer.
+fn closed_by_server(mut stream: TcpStream) -> bool {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    matches!(stream.read(&mut byte), Ok(0) | Err(_))
+}
+
+#[test]
+fn max_client_cnxns_closes_the_connection_over_the_limit() {
+    if real_zookeeper() {
+        return;
+    }
+    let log = std::env::temp_dir().join(format!("fk-maxcnxns-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let server = ferrokeeper_tests::Launch::in_memory()
+        .args(&[
+            "--set",
+            "maxClientCnxns=3",
+            "--set",
+            "4lw.commands.whitelist=*",
+        ])
+        .stderr_to(&log)
+        .start();
+    let mut clients: Vec<Wire> = (0..3).map(|_| Wire::connect(server.addr)).collect();
+    // The fourth is accepted and closed at once, before any handshake.
+    let extra = TcpStream::connect(server.addr).unwrap();
+    assert!(closed_by_server(extra));
+    // A four-letter word counts too, as in ZooKeeper.
+    let refused = four_letter_word(server.addr, "ruok");
+    assert!(matches!(refused.as_deref(), None | Some("")), "{refused:?}");
+    // The admitted ones keep working.
+    for (i, client) in clients.iter_mut().enumerate() {
+        assert_eq!(client.ping().err(), 0, "client {i}");
+    }
+    drop(clients.pop());
+    assert!(eventually(Duration::from_secs(5), || {
+        four_letter_word(server.addr, "ruok").as_deref() == Some("imok")
+    }));
+    let mntr = four_letter_word(server.addr, "mntr").unwrap();
+    // The extra connection and the refused ruok (and any ruok tried before the server
+    // saw the client go).
+    let rejected: u64 = mntr
+        .lines()
+        .find_map(|l| l.strip_prefix("zk_connection_rejected\t"))
+        .unwrap_or_else(|| panic!("{mntr}"))
+        .parse()
+        .unwrap();
+    assert!(rejected >= 2, "{mntr}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("Too many connections from /127.0.0.1 - max is 3"),
+        "{text}"
+    );
+    let _ = std::fs::remove_file(&log);
+}
+
+#[test]
+fn max_client_cnxns_zero_is_unlimited() {
+    if real_zookeeper() {
+        return;
+    }
+    let server = ServerProcess::start(&["--set", "maxClientCnxns=0"]);
+    let mut clients: Vec<Wire> = (0..70).map(|_| Wire::connect(server.addr)).collect();
+    for client in &mut clients {
+        assert_eq!(client.ping().err(), 0);
+    }
+}
+
+#[test]
+fn global_outstanding_limit_bounds_a_connections_pipelined_requests() {
+    if real_zookeeper() {
+        return;
+    }
+    // A client that sends 200 writes without reading: everything is answered, in order,
+    // with at most the limit in flight at a time.
+    let server = ServerProcess::start(&[
+        "--set",
+        "globalOutstandingLimit=5",
+        "--set",
+        "4lw.commands.whitelist=*",
+    ]);
+    let mut w = Wire::connect(server.addr);
+    for i in 0..200 {
+        w.send(
+            i + 1,
+            &req::create(&format!("/n{i}"), b"", CreateMode::Persistent),
+        );
+    }
+    let replies = w.recv_n(200);
+    for (i, reply) in replies.iter().enumerate() {
+        assert_eq!((reply.xid(), reply.err()), (i as i32 + 1, 0));
+    }
+    let refused = ferrokeeper_tests::Launch::in_memory()
+        .args(&["--set", "globalOutstandingLimit=0"])
+        .try_start();
+    assert!(refused.is_err(), "0 is refused at start-up");
+}
+
+#[test]
+fn admin_server_answers_zookeepers_commands() {
+    if real_zookeeper() {
+        return;
+    }
+    let port = free_port();
+    let server = ServerProcess::start(&[
+        "--set",
+        "admin.enableServer=true",
+        "--set",
+        "admin.serverAddress=127.0.0.1",
+        "--admin-port",
+        &port.to_string(),
+    ]);
+    let admin = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut w = Wire::connect(server.addr);
+    assert_eq!(
+        w.call(1, &req::create("/a", b"x", CreateMode::Persistent))
+            .err(),
+        0
+    );
+    assert_eq!(
+        w.call(2, &req::create("/a/e", b"y", CreateMode::Ephemeral))
+            .err(),
+        0
+    );
+    assert_eq!(w.call(3, &req::get_data("/a", true)).err(), 0);
+    let sid = w.session_id;
+
+    let ruok = json(admin, "ruok");
+    assert_eq!(ruok, serde_json::json!({"command": "ruok", "error": null}));
+
+    let monitor = json(admin, "monitor");
+    assert_eq!(monitor["server_state"], "standalone");
+    assert_eq!(monitor["znode_count"], 7, "ZooKeeper counts the root twice");
+    assert_eq!(monitor["ephemerals_count"], 1);
+    assert_eq!(monitor["watch_count"], 1);
+    assert_eq!(monitor["num_alive_connections"], 1);
+    assert!(monitor["avg_latency"].is_f64());
+    assert!(monitor["open_file_descriptor_count"].as_u64().unwrap() > 0);
+    assert_eq!(monitor["command"], "monitor");
+    // Aliases answer with the primary name.
+    assert_eq!(json(admin, "mntr")["command"], "monitor");
+
+    let stats = json(admin, "stat");
+    assert_eq!(stats["command"], "stats");
+    assert_eq!(stats["server_stats"]["last_processed_zxid"], 3);
+    assert_eq!(stats["server_stats"]["server_state"], "standalone");
+    assert_eq!(stats["node_count"], 7);
+    assert_eq!(stats["connections"].as_array().unwrap().len(), 1);
+
+    let cons = json(admin, "connections");
+    let conn = &cons["connections"][0];
+    assert_eq!(conn["session_id"], sid);
+    assert_eq!(conn["last_operation"], "GETD");
+    assert_eq!(conn["last_cxid"], 3);
+    assert_eq!(conn["packets_received"], 4, "the ConnectRequest counts");
+
+    let conf = json(admin, "configuration");
+    assert_eq!(conf["client_port"], server.port());
+    assert_eq!(conf["tick_time"], 2000);
+    assert_eq!(conf["max_client_cnxns"], 0);
+
+    let watches = json(admin, "watches");
+    assert_eq!(
+        watches["session_id_to_watched_paths"][sid.to_string()],
+        serde_json::json!(["/a"])
+    );
+    let by_path = json(admin, "watches_by_path");
+    assert_eq!(
+        by_path["path_to_session_ids"]["/a"],
+        serde_json::json!([sid])
+    );
+    let summary = json(admin, "watch_summary");
+    assert_eq!(summary["num_total_watches"], 1);
+
+    let dump = json(admin, "dump");
+    assert_eq!(
+        dump["session_id_to_ephemeral_paths"][sid.to_string()],
+        serde_json::json!(["/a/e"])
+    );
+    let expiries = dump["expiry_time_to_session_ids"].as_object().unwrap();
+    assert_eq!(expiries.len(), 1);
+
+    assert!(json(admin, "environment")["zookeeper.version"].is_string());
+    assert_eq!(json(admin, "is_read_only")["read_only"], false);
+    assert!(json(admin, "dirs")["logdir_size"].as_u64().unwrap() > 0);
+
+    let unknown = json(admin, "nonexist");
+    assert_eq!(unknown["error"], "Unknown command: nonexist");
+
+    let (status, list) = http_get(admin, "/commands");
+    assert_eq!(status, 200);
+    for name in [
+        "monitor",
+        "ruok",
+        "stats",
+        "connections",
+        "configuration",
+        "dump",
+    ] {
+        assert!(
+            list.contains(&format!("<a href=\"/commands/{name}\">{name}</a>")),
+            "{list}"
+        );
+    }
+}
+
+#[test]
+fn admin_server_is_off_when_disabled_and_a_busy_port_is_only_a_warning() {
+    if real_zookeeper() {
+        return;
+    }
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let server = ServerProcess::start(&[
+        "--set",
+        "admin.enableServer=true",
+        "--set",
+        "admin.serverAddress=127.0.0.1",
+        "--admin-port",
+        &port.to_string(),
+    ]);
+    // Clients are served all the same.
+    let mut w = Wire::connect(server.addr);
+    assert_eq!(w.ping().err(), 0);
+    drop(busy);
+
+    let port = free_port();
+    let _server = ServerProcess::start(&["--admin-port", &port.to_string()]);
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
+#[test]
+fn prometheus_endpoint_serves_zookeepers_metric_names() {
+    if real_zookeeper() {
+        return;
+    }
+    let port = free_port();
+    let server = ServerProcess::start(&[
+        "--set",
+        "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
+        "--set",
+        "metricsProvider.httpHost=127.0.0.1",
+        "--set",
+        &format!("metricsProvider.httpPort={port}"),
+    ]);
+    let mut w = Wire::connect(server.addr);
+    assert_eq!(
+        w.call(1, &req::create("/m", b"x", CreateMode::Ephemeral))
+            .err(),
+        0
+    );
+    let (status, body) = http_get(SocketAddr::from(([127, 0, 0, 1], port)), "/metrics");
+    assert_eq!(status, 200);
+    // The text exposition format: HELP and TYPE before each family, then samples.
+    let mut samples = std::collections::HashMap::new();
+    let mut typed = std::collections::HashSet::new();
+    for line in body.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            assert!(["gauge", "counter", "summary"].contains(&kind), "{line}");
+            typed.insert(name.to_owned());
+        } else if line.starts_with("# HELP ") || line == "# EOF" {
+        } else {
+            let (name, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
+            assert!(typed.contains(name), "{name} has no TYPE line");
+            let value: f64 = value.parse().unwrap_or_else(|_| panic!("{line}"));
+            samples.insert(name.to_owned(), value);
+        }
+    }
+    for name in [
+        "znode_count",
+        "watch_count",
+        "ephemerals_count",
+        "num_alive_connections",
+        "outstanding_requests",
+        "packets_received",
+        "packets_sent",
+        "avg_latency",
+        "min_latency",
+        "max_latency",
+        "ferrokeeper_log_dir_bytes",
+    ] {
+        assert!(samples.contains_key(name), "{name} missing:\n{body}");
+    }
+    assert_eq!(
+        samples["znode_count"], 6.0,
+        "ZooKeeper counts the root twice"
+    );
+    assert_eq!(samples["ephemerals_count"], 1.0);
+    assert_eq!(samples["num_alive_connections"], 1.0);
+    assert!(samples["ferrokeeper_log_dir_bytes"] > 0.0);
+
+    // Off unless configured, as in ZooKeeper.
+    let port = free_port();
+    let _plain = ServerProcess::start(&["--set", &format!("metricsProvider.httpPort={port}")]);
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+}
