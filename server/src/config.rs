@@ -72,6 +72,9 @@ pub struct Config {
     pub metrics_address: IpAddr,
     /// metricsProvider.httpPort.
     pub metrics_port: u16,
+    /// `server.N=` lines seen: one is a single-server ensemble (served standalone);
+    /// a second is refused, since replication is not supported yet.
+    pub ensemble_members: Vec<String>,
 }
 
 impl Default for Config {
@@ -106,6 +109,7 @@ impl Default for Config {
             metrics_enabled: false,
             metrics_address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             metrics_port: 7000,
+            ensemble_members: Vec::new(),
         }
     }
 }
@@ -311,12 +315,18 @@ impl Config {
             | "metricsProvider.exportJvmInfo" => {
                 tracing::warn!(key, value, "zoo.cfg key accepted but not used");
             }
-            _ if key.starts_with("server.") => {
-                tracing::warn!(
-                    key,
-                    value,
-                    "ensemble member ignored: only standalone is served"
-                );
+            _ if key.starts_with("server.") && key[7..].parse::<u64>().is_ok() => {
+                if !self.ensemble_members.iter().any(|k| k == key) {
+                    self.ensemble_members.push(key.to_owned());
+                }
+                if self.ensemble_members.len() > 1 {
+                    return Err(invalid(&format!(
+                        "a {}-server ensemble needs replication, which is not supported yet; \
+                         remove the server.N lines (or keep one) to run standalone",
+                        self.ensemble_members.len()
+                    )));
+                }
+                tracing::info!(key, value, "single-server ensemble: serving standalone");
             }
             _ => tracing::warn!(key, value, "unknown zoo.cfg key ignored"),
         }
@@ -390,6 +400,18 @@ mod tests {
         assert!(config.metrics_enabled && config.metrics_port == 7001);
         assert!(config.set("metricsProvider.className", "x.Y").is_err());
         assert!(config.set("globalOutstandingLimit", "0").is_err());
+    }
+
+    #[test]
+    fn one_server_ensemble_is_served_and_more_refused() {
+        let mut config = Config::default();
+        config.set("server.1", "localhost:2888:3888").unwrap();
+        let err = config.set("server.2", "other:2888:3888").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("replication, which is not supported yet"),
+            "{err}"
+        );
     }
 
     #[test]
