@@ -333,8 +333,14 @@ async fn restart_keeps_everything(how: Stop, with_snapshots: bool) {
     let client = connect_as(&server, BOB).await;
     let mut last = populate(&client).await;
     if with_snapshots {
-        last = bump(&client, 45).await;
-        wait_for_snapshots_to_settle(&dir.path);
+        // (A snapshot still being written when one is due delays the next one.)
+        for _ in 0..20 {
+            last = bump(&client, 15).await;
+            wait_for_snapshots_to_settle(&dir.path);
+            if snapshots(&dir.path).len() >= 2 {
+                break;
+            }
+        }
         // The last transactions must come from the log: if the newest snapshot holds
         // them all, write one more (far fewer than the 10 that could start a snapshot).
         for _ in 0..3 {
@@ -492,6 +498,36 @@ async fn repeated_restarts_keep_counting_and_keep_zxids_increasing() {
     assert_eq!(seen, (0..15).collect::<Vec<i64>>());
 }
 
+#[tokio::test]
+async fn a_separate_data_log_dir_holds_the_log_and_both_are_recovered() {
+    let dir = DataDir::new("split");
+    let log_dir = DataDir::new("split-log");
+    let log_setting = format!("dataLogDir={}", log_dir.path.display());
+    let args = ["--set", &log_setting, "--set", "snapCount=10"];
+    let mut server = dir.launch(&args).start();
+    let client = connect_as(&server, BOB).await;
+    populate(&client).await;
+    bump(&client, 30).await;
+    wait_for_snapshots_to_settle(&dir.path);
+    let before = read_tree(&client).await;
+    server.kill();
+    drop(client);
+    assert!(!snapshots(&dir.path).is_empty(), "snapshots in dataDir");
+    assert!(log_segments(&dir.path).is_empty(), "no log in dataDir");
+    assert!(
+        !log_segments(&log_dir.path).is_empty(),
+        "the log in dataLogDir"
+    );
+    assert!(
+        snapshots(&log_dir.path).is_empty(),
+        "no snapshot in dataLogDir"
+    );
+
+    let server = dir.launch(&args).start();
+    let client = connect_as(&server, BOB).await;
+    assert_same_tree(&before, &read_tree(&client).await);
+}
+
 // ---------------------------------------------------------------------------------
 // 2. Sessions survive a restart
 // ---------------------------------------------------------------------------------
@@ -519,8 +555,19 @@ where
 
 #[tokio::test]
 async fn a_client_reconnects_to_the_restarted_server_and_keeps_its_session_and_ephemerals() {
+    client_reconnects_after_restart(&[]).await;
+}
+
+#[tokio::test]
+async fn a_client_keeps_its_session_and_ephemerals_across_a_restart_from_a_snapshot() {
+    // snapCount 2: a snapshot after every transaction or so, so the session and its
+    // ephemerals come back from a snapshot.
+    client_reconnects_after_restart(&["--set", "snapCount=2"]).await;
+}
+
+async fn client_reconnects_after_restart(args: &[&str]) {
     let dir = DataDir::new("same-port");
-    let mut server = dir.launch(&[]).start();
+    let mut server = dir.launch(args).start();
     let port = server.port();
     let client = within(
         zk::Client::connector()
@@ -536,6 +583,12 @@ async fn a_client_reconnects_to_the_restarted_server_and_keeps_its_session_and_e
     let seq = zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all());
     within(client.create("/lock-", b"", &seq)).await.unwrap();
     let mut state = client.state_watcher();
+    if args.is_empty() {
+        assert!(snapshots(&dir.path).is_empty());
+    } else {
+        wait_for_snapshots_to_settle(&dir.path);
+        assert!(!snapshots(&dir.path).is_empty());
+    }
 
     server.kill();
     assert_eq!(
@@ -543,7 +596,7 @@ async fn a_client_reconnects_to_the_restarted_server_and_keeps_its_session_and_e
         zk::SessionState::Disconnected
     );
     // Same port: the client's connect string still points there.
-    let server = dir.launch(&[]).port(port).start();
+    let server = dir.launch(args).port(port).start();
     let stat = until_ok("reconnect", || client.check_stat("/mine"))
         .await
         .expect("the ephemeral is still there");
@@ -689,6 +742,62 @@ async fn sessions_whose_clients_do_not_come_back_expire_after_a_restart() {
         .await
         .unwrap()
         .is_some());
+}
+
+#[tokio::test]
+async fn ephemerals_of_sessions_that_ended_before_a_restart_stay_gone() {
+    for args in [
+        &["--tick-time", "100"][..],
+        &["--tick-time", "100", "--set", "snapCount=2"],
+    ] {
+        let dir = DataDir::new("ended");
+        let mut server = dir.launch(args).start();
+        let observer = within(
+            zk::Client::connector()
+                .with_session_timeout(Duration::from_millis(2000))
+                .connect(&server.connect_string()),
+        )
+        .await
+        .unwrap();
+        let closed = connect(&server).await;
+        within(closed.create("/closed", b"", &ephemeral()))
+            .await
+            .unwrap();
+        let expired = within(
+            zk::Client::connector()
+                .with_session_timeout(Duration::from_millis(200))
+                .with_detached()
+                .connect(&server.connect_string()),
+        )
+        .await
+        .unwrap();
+        within(expired.create("/expired", b"", &ephemeral()))
+            .await
+            .unwrap();
+        within(observer.create("/alive", b"", &ephemeral()))
+            .await
+            .unwrap();
+        drop(expired); // detached: it goes silent and expires
+        drop(closed); // not detached: it closes its session
+        let ended = async {
+            while within(observer.list_children("/")).await.unwrap().len() > 2 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        within(ended).await;
+        let id = observer.session_id();
+        wait_for_snapshots_to_settle(&dir.path);
+        server.kill();
+        drop(observer);
+
+        let server = dir.launch(args).start();
+        let client = connect(&server).await;
+        let mut children = within(client.list_children("/")).await.unwrap();
+        children.sort();
+        assert_eq!(children, ["alive", "zookeeper"], "{args:?}");
+        let stat = within(client.check_stat("/alive")).await.unwrap().unwrap();
+        assert_eq!(stat.ephemeral_owner, id.0);
+    }
 }
 
 // ---------------------------------------------------------------------------------
