@@ -21,6 +21,12 @@ use crate::session::PASSWORD_LEN;
 use crate::shared::Shared;
 use crate::time::now_ms;
 
+/// How long a new connection may take to send its first four bytes, and then the rest
+/// of its ConnectRequest. ZooKeeper closes connections without a session after 10 s
+/// (`zookeeper.nio.sessionlessCnxnTimeout`); without a bound, idle or dribbling
+/// connections would hold descriptors forever.
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Why the connection ended, for the log line.
 pub type Closed = String;
 
@@ -57,7 +63,10 @@ pub async fn serve(
     socket: &mut OwnedReadHalf,
     buf: &mut BytesMut,
 ) -> Result<(), Closed> {
-    let Some(frame) = next_frame(shared, socket, buf).await? else {
+    let first = tokio::time::timeout(HANDSHAKE_TIMEOUT, next_frame(shared, socket, buf)).await;
+    let Some(frame) =
+        first.map_err(|_| format!("no ConnectRequest within {HANDSHAKE_TIMEOUT:?}"))??
+    else {
         return Ok(());
     };
     let connect = ConnectRequest::read(&mut frame.clone())

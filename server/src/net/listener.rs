@@ -49,10 +49,21 @@ async fn serve(
     let (mut reader, writer) = stream.into_split();
     let mut buf = BytesMut::with_capacity(16 * 1024);
     // The first four bytes are a frame length — or a four-letter word.
-    while buf.len() < 4 {
-        match reader.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return None,
-            Ok(_) => {}
+    let first_bytes = async {
+        while buf.len() < 4 {
+            match reader.read_buf(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(_) => {}
+            }
+        }
+        true
+    };
+    match tokio::time::timeout(connection::HANDSHAKE_TIMEOUT, first_bytes).await {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(_) => {
+            tracing::info!(peer = %peer, "closing connection: nothing received within {:?}", connection::HANDSHAKE_TIMEOUT);
+            return None;
         }
     }
     if let Some(command) = four_letter::command(&buf[..4]) {
