@@ -35,6 +35,10 @@ pub struct Shared {
     sent_baseline: AtomicU64,
     /// Connections refused by maxClientCnxns (`zk_connection_rejected`).
     pub connections_rejected: AtomicU64,
+    /// Milliseconds each group commit took to append and fsync (`fsynctime`).
+    pub fsync_ms: crate::stats::Summary,
+    /// Transactions per group commit (`sync_processor_batch_size`).
+    pub commit_batch: crate::stats::Summary,
     /// Open client connections per client IP, for maxClientCnxns.
     per_ip: Mutex<crate::tree::FastMap<IpAddr, usize>>,
 }
@@ -66,6 +70,8 @@ impl Shared {
             closed_sent: AtomicU64::new(0),
             sent_baseline: AtomicU64::new(0),
             connections_rejected: AtomicU64::new(0),
+            fsync_ms: Default::default(),
+            commit_batch: Default::default(),
             per_ip: Mutex::new(Default::default()),
         }
     }

@@ -67,6 +67,51 @@ impl Latency {
     }
 }
 
+/// count/sum/min/max of a series of values (ZooKeeper's avg/min/max/cnt/sum
+/// summaries in `mntr`).
+pub struct Summary {
+    count: AtomicU64,
+    sum: AtomicU64,
+    min: AtomicU64,
+    max: AtomicU64,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary {
+            count: AtomicU64::new(0),
+            sum: AtomicU64::new(0),
+            min: AtomicU64::new(u64::MAX),
+            max: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Summary {
+    pub fn record(&self, value: u64) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum.fetch_add(value, Ordering::Relaxed);
+        self.min.fetch_min(value, Ordering::Relaxed);
+        self.max.fetch_max(value, Ordering::Relaxed);
+    }
+
+    /// (count, sum, min, max, avg); zeros before any value.
+    pub fn read(&self) -> (u64, u64, u64, u64, f64) {
+        let count = self.count.load(Ordering::Relaxed);
+        if count == 0 {
+            return (0, 0, 0, 0, 0.0);
+        }
+        let sum = self.sum.load(Ordering::Relaxed);
+        (
+            count,
+            sum,
+            self.min.load(Ordering::Relaxed),
+            self.max.load(Ordering::Relaxed),
+            sum as f64 / count as f64,
+        )
+    }
+}
+
 /// What `cons` reports about one connection besides its packet counts.
 pub struct ConnStats {
     /// When the connection was accepted (ms since the epoch).
@@ -212,6 +257,15 @@ mod tests {
         assert_eq!(latency.min_avg_max_ms(), (2, 4.0, 6));
         latency.reset();
         assert_eq!(latency.min_avg_max_ms(), (0, 0.0, 0));
+    }
+
+    #[test]
+    fn summaries_count_sum_min_max() {
+        let summary = Summary::default();
+        assert_eq!(summary.read(), (0, 0, 0, 0, 0.0));
+        summary.record(3);
+        summary.record(1);
+        assert_eq!(summary.read(), (2, 4, 1, 3, 2.0));
     }
 
     #[test]

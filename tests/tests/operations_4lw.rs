@@ -156,8 +156,16 @@ fn mntr_is_tab_separated_with_zookeepers_keys() {
         "zk_approximate_data_size",
         "zk_uptime",
         "zk_global_sessions",
+        "zk_max_fsynctime",
+        "zk_cnt_fsynctime",
+        "zk_max_sync_processor_batch_size",
     ] {
         int(key);
+    }
+    if !real_zookeeper() {
+        // Two creates and the session went through the group commit.
+        assert!(int("zk_cnt_sync_processor_batch_size") >= 1, "{mntr}");
+        assert!(int("zk_sum_sync_processor_batch_size") >= 3, "{mntr}");
     }
     let avg: f64 = values["zk_avg_latency"].parse().unwrap();
     assert!(values["zk_avg_latency"].contains('.'), "a Java double");

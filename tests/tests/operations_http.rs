@@ -326,6 +326,8 @@ fn prometheus_endpoint_serves_zookeepers_metric_names() {
         "min_latency",
         "max_latency",
         "ferrokeeper_log_dir_bytes",
+        "avg_fsynctime",
+        "cnt_sync_processor_batch_size",
     ] {
         assert!(samples.contains_key(name), "{name} missing:\n{body}");
     }
@@ -336,6 +338,7 @@ fn prometheus_endpoint_serves_zookeepers_metric_names() {
     assert_eq!(samples["ephemerals_count"], 1.0);
     assert_eq!(samples["num_alive_connections"], 1.0);
     assert!(samples["ferrokeeper_log_dir_bytes"] > 0.0);
+    assert!(samples["cnt_sync_processor_batch_size"] >= 1.0);
 
     // Off unless configured, as in ZooKeeper.
     let port = free_port();

@@ -126,7 +126,43 @@ pub fn monitor(shared: &Shared, extra_conn: bool) -> Vec<(&'static str, Metric)>
             Int(shared.connections_rejected.load(Ordering::Relaxed) as i64),
         ),
     ]);
+    // ZooKeeper's summaries: the group commit's append + fsync time, and how many
+    // transactions each one carried (its SyncRequestProcessor's batch).
+    for (name, summary) in [
+        ("fsynctime", &shared.fsync_ms),
+        ("sync_processor_batch_size", &shared.commit_batch),
+    ] {
+        let (count, sum, min, max, avg) = summary.read();
+        let [avg_key, min_key, max_key, cnt_key, sum_key] = summary_keys(name);
+        out.extend([
+            (avg_key, Float(avg)),
+            (min_key, Int(min as i64)),
+            (max_key, Int(max as i64)),
+            (cnt_key, Int(count as i64)),
+            (sum_key, Int(sum as i64)),
+        ]);
+    }
     out
+}
+
+/// `avg_`, `min_`, `max_`, `cnt_` and `sum_` keys of a ZooKeeper summary.
+fn summary_keys(name: &str) -> [&'static str; 5] {
+    match name {
+        "fsynctime" => [
+            "avg_fsynctime",
+            "min_fsynctime",
+            "max_fsynctime",
+            "cnt_fsynctime",
+            "sum_fsynctime",
+        ],
+        _ => [
+            "avg_sync_processor_batch_size",
+            "min_sync_processor_batch_size",
+            "max_sync_processor_batch_size",
+            "cnt_sync_processor_batch_size",
+            "sum_sync_processor_batch_size",
+        ],
+    }
 }
 
 /// Session ids by expiry time, rounded up to tickTime as ZooKeeper's ExpiryQueue does.

@@ -125,7 +125,14 @@ pub async fn run(
                 Step::Txn { txn, .. } => Some(txn),
                 _ => None,
             });
-            if let Err(e) = log.persist(txns).await {
+            let count = txns.clone().count() as u64;
+            let started = Instant::now();
+            let persisted = log.persist(txns).await;
+            if count > 0 {
+                shared.commit_batch.record(count);
+                shared.fsync_ms.record(started.elapsed().as_millis() as u64);
+            }
+            if let Err(e) = persisted {
                 tracing::error!(error = %e, "cannot write the transaction log: this batch's writes fail");
                 pending = Pending::default();
                 last_zxid = log.resume().await.inspect_err(|e| {
