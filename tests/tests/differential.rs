@@ -12,7 +12,7 @@
 //! Deliberate differences (README "Deliberate differences") are normalised explicitly
 //! where they are compared; see the comments marked KNOWN DIFFERENCE.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -22,15 +22,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use bytes::Bytes;
 use ferrokeeper_protocol::codes::xid;
+use ferrokeeper_protocol::jute::Jute;
 use ferrokeeper_protocol::multi::{MultiOp, MultiResponse, MultiResult};
 use ferrokeeper_protocol::records::{
     Acl, CheckWatchesRequest, Create2Response, CreateResponse, GetAclResponse,
     GetAllChildrenNumberResponse, GetChildren2Response, GetDataResponse, GetEphemeralsResponse,
     Stat, StatResponse, SyncResponse,
 };
+use ferrokeeper_protocol::records::{ConnectRequest, ReplyHeader, WhoAmIResponse};
 use ferrokeeper_protocol::request::Request;
 use ferrokeeper_protocol::{AddWatchMode, OpCode, Perms, WatcherType};
-use ferrokeeper_tests::wire::{req, Reply, Wire};
+use ferrokeeper_tests::wire::{new_session_request, req, Reply, Wire, READ_TIMEOUT};
 use ferrokeeper_tests::{eventually, four_letter_word, Launch, ServerProcess};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -40,6 +42,9 @@ use sha1::{Digest, Sha1};
 /// the others only one-shot watches: see the KNOWN DIFFERENCE on ZOOKEEPER-4466.
 const SLOTS: usize = 3;
 const PERSISTENT_SLOT: usize = 2;
+
+/// The xid of the stand-in reply when the server closed the connection instead.
+const CLOSED: i32 = i32::MIN;
 
 const SERVER_ARGS: &[&str] = &[
     "--extended-types",
@@ -146,6 +151,9 @@ struct Side {
     /// Session id -> logical session number within the sequence.
     sessions: HashMap<i64, usize>,
     start_ms: i64,
+    /// Per slot: whether the server closed its connection; the last zxid it saw.
+    closed: Vec<bool>,
+    last_zxid: Vec<i64>,
 }
 
 impl Side {
@@ -158,6 +166,8 @@ impl Side {
             zxids: Vec::new(),
             sessions: HashMap::new(),
             start_ms: now_ms(),
+            closed: vec![false; SLOTS],
+            last_zxid: vec![0; SLOTS],
         }
     }
 
@@ -165,6 +175,8 @@ impl Side {
         let wire = Wire::connect(self.addr);
         self.sessions.insert(wire.session_id, logical);
         self.wires[slot] = Some(wire);
+        self.closed[slot] = false;
+        self.last_zxid[slot] = 0;
     }
 
     fn wire(&mut self, slot: usize) -> &mut Wire {
@@ -187,7 +199,13 @@ impl Side {
 
     fn stat(&mut self, s: &Stat) -> String {
         let now = now_ms();
-        for (what, t) in [("ctime", s.ctime), ("mtime", s.mtime)] {
+        // The root (czxid 0) was never created: its times are 0.
+        let times = if s.czxid == 0 {
+            vec![]
+        } else {
+            vec![("ctime", s.ctime), ("mtime", s.mtime)]
+        };
+        for (what, t) in times {
             assert!(
                 t >= self.start_ms - 5_000 && t <= now + 5_000,
                 "{}: {what} {t} is not near the wall clock ({now}): {s:?}",
@@ -222,11 +240,67 @@ impl Side {
     /// Sends `request` on `slot` and records the notifications before its reply and
     /// the normalised reply.
     fn call(&mut self, slot: usize, xid: i32, request: &Request) -> Reply {
-        let (reply, events) = self.wire(slot).call_with_events(xid, request);
-        for e in &events {
-            self.event(slot, e);
+        self.wire(slot).send(xid, request);
+        loop {
+            match self.wire(slot).recv_frame_within(READ_TIMEOUT) {
+                None => panic!(
+                    "{}: no answer to {request:?} within {READ_TIMEOUT:?}",
+                    self.name
+                ),
+                Some(None) => {
+                    // The server closed the connection (the session lives on).
+                    self.closed[slot] = true;
+                    self.pending[slot].push("connection closed".into());
+                    return Reply {
+                        header: ReplyHeader {
+                            xid: CLOSED,
+                            zxid: 0,
+                            err: 0,
+                        },
+                        body: Bytes::new(),
+                    };
+                }
+                Some(Some(mut payload)) => {
+                    let header = ReplyHeader::read(&mut payload).expect("reply header");
+                    let reply = Reply {
+                        header,
+                        body: payload,
+                    };
+                    if reply.is_notification() {
+                        self.event(slot, &reply);
+                        continue;
+                    }
+                    assert_eq!(reply.xid(), xid, "{}: {:?}", self.name, reply.header);
+                    if reply.header.zxid > 0 {
+                        self.last_zxid[slot] = self.last_zxid[slot].max(reply.header.zxid);
+                    }
+                    return reply;
+                }
+            }
         }
-        reply
+    }
+
+    /// A new connection for `slot`'s session (after the server closed its connection,
+    /// or to test a reconnect): resumes it, with the zxid this session last saw.
+    fn reopen(&mut self, slot: usize) {
+        let old = self.wires[slot].take().expect("session");
+        let request = ConnectRequest {
+            session_id: old.session_id,
+            passwd: old.password.clone(),
+            timeout: old.timeout_ms,
+            last_zxid_seen: self.last_zxid[slot],
+            ..new_session_request(old.timeout_ms)
+        };
+        drop(old);
+        let (wire, response) = Wire::connect_with(self.addr, &request);
+        assert_eq!(
+            response.session_id, request.session_id,
+            "{}: session not resumed: {response:?}",
+            self.name
+        );
+        self.wires[slot] = Some(wire);
+        self.closed[slot] = false;
+        self.pending[slot].push(format!("resumed, timeout {}", response.timeout));
     }
 
     /// Pings every session but `except` and records the notifications that arrive
@@ -288,6 +362,9 @@ impl Side {
 
     /// The normalised text of a reply to `request`.
     fn normalise(&mut self, request: &Request, reply: &Reply) -> String {
+        if reply.xid() == CLOSED {
+            return "no reply".into();
+        }
         let head = format!("reply xid={} err={} zxid={}", reply.xid(), reply.err(), {
             let z = reply.header.zxid;
             self.z(z)
@@ -318,6 +395,15 @@ impl Side {
                 format!("[{}] {}", Self::acl_list(&r.acl), self.stat(&r.stat))
             }
             Request::Sync(_) => reply.decode::<SyncResponse>().path,
+            Request::WhoAmI => {
+                let r: WhoAmIResponse = reply.decode();
+                let ids: Vec<String> = r
+                    .client_info
+                    .iter()
+                    .map(|c| format!("{}:{}", c.auth_scheme, c.user))
+                    .collect();
+                Self::sorted(ids)
+            }
             Request::GetEphemerals(_) => {
                 Self::sorted(reply.decode::<GetEphemeralsResponse>().ephemerals)
             }
@@ -399,6 +485,29 @@ struct Generator {
 
 impl Generator {
     fn path(&mut self) -> String {
+        if self.rng.gen_bool(0.03) {
+            // Invalid paths: both servers must refuse them the same way.
+            const BAD: &[&str] = &[
+                "/a/",
+                "//a",
+                "/./a",
+                "/a/..",
+                "/a/.",
+                "",
+                "/a\u{1}",
+                "/a\u{0}b",
+                "/a//b",
+                "a",
+                "/zookeeper/x",
+                "/\u{ffff}",
+            ];
+            let bad = BAD[self.rng.gen_range(0..BAD.len())];
+            return if bad.starts_with('/') {
+                format!("{}{bad}", self.root)
+            } else {
+                bad.to_owned()
+            };
+        }
         if !self.known.is_empty() && self.rng.gen_bool(0.5) {
             let i = self.rng.gen_range(0..self.known.len());
             return self.known[i].clone();
@@ -483,6 +592,9 @@ enum Step {
     Request(Request),
     Auth(usize),
     Close,
+    /// Drop the connection, resume the session, send setWatches for these data,
+    /// exist and child watches.
+    Reconnect(Vec<String>, Vec<String>, Vec<String>),
 }
 
 fn next_step(g: &mut Generator, slot: usize) -> Step {
@@ -562,6 +674,16 @@ fn next_step(g: &mut Generator, slot: usize) -> Step {
         }
         89..=92 => Step::Auth(g.rng.gen_range(0..2)),
         93..=95 => Step::Close,
+        96 => Step::Request(Request::WhoAmI),
+        97..=98 if one_shot => {
+            let mut lists = (Vec::new(), Vec::new(), Vec::new());
+            for list in [&mut lists.0, &mut lists.1, &mut lists.2] {
+                for _ in 0..g.rng.gen_range(0..3) {
+                    list.push(g.path());
+                }
+            }
+            Step::Reconnect(lists.0, lists.1, lists.2)
+        }
         _ => Step::Request(req::get_data(&g.path(), watch)),
     }
 }
@@ -654,7 +776,14 @@ impl Sequence {
     }
 }
 
-fn run_sequence(zk_addr: SocketAddr, fk_addr: SocketAddr, seed: u64, case: usize, ops: usize) {
+fn run_sequence(
+    zk_addr: SocketAddr,
+    fk_addr: SocketAddr,
+    seed: u64,
+    case: usize,
+    ops: usize,
+    coverage: &mut BTreeMap<String, usize>,
+) {
     let mut seq = Sequence {
         seed,
         zk: Side::new("zookeeper", zk_addr),
@@ -688,6 +817,14 @@ fn run_sequence(zk_addr: SocketAddr, fk_addr: SocketAddr, seed: u64, case: usize
                 seq.history
                     .push(format!("#{step_no} slot {slot}: {}", describe(&request)));
                 let (zr, _) = seq.run_request(slot, xid, &request);
+                let outcome = if zr.xid() == CLOSED {
+                    "closed".to_owned()
+                } else {
+                    format!("err {}", zr.err())
+                };
+                *coverage
+                    .entry(format!("{:?} {outcome}", request.op_code()))
+                    .or_default() += 1;
                 // Remember the names ZooKeeper created (sequential ones included).
                 if zr.err() == 0 {
                     match &request {
@@ -718,6 +855,29 @@ fn run_sequence(zk_addr: SocketAddr, fk_addr: SocketAddr, seed: u64, case: usize
                 seq.history
                     .push(format!("#{step_no} slot {slot}: auth digest {cred}"));
                 seq.run_request(slot, xid::AUTH, &request);
+            }
+            Step::Reconnect(data, exist, child) => {
+                seq.history.push(format!(
+                    "#{step_no} slot {slot}: reconnect, setWatches data {data:?} exist {exist:?} child {child:?}"
+                ));
+                seq.zk.reopen(slot);
+                seq.fk.reopen(slot);
+                fn refs(l: &[String]) -> Vec<&str> {
+                    l.iter().map(String::as_str).collect()
+                }
+                // Each side's request carries the zxid its session last saw.
+                for side in [&mut seq.zk, &mut seq.fk] {
+                    let request = req::set_watches(
+                        side.last_zxid[slot],
+                        &refs(&data),
+                        &refs(&exist),
+                        &refs(&child),
+                    );
+                    let reply = side.call(slot, xid::SET_WATCHES, &request);
+                    *coverage.entry("reconnect + setWatches".into()).or_default() += 1;
+                    let text = format!("setWatches err={}", reply.err());
+                    side.pending[slot].push(text);
+                }
             }
             Step::Close => {
                 seq.history.push(format!(
@@ -754,6 +914,13 @@ fn run_sequence(zk_addr: SocketAddr, fk_addr: SocketAddr, seed: u64, case: usize
             }
         }
         seq.compare();
+        for slot in 0..SLOTS {
+            if seq.zk.closed[slot] {
+                seq.zk.reopen(slot);
+                seq.fk.reopen(slot);
+                seq.compare();
+            }
+        }
     }
     // Everything left in flight, then the zxid order of the whole sequence.
     seq.zk.flush_others(None);
@@ -776,9 +943,14 @@ fn random_sequences_match_zookeeper() {
         .unwrap_or(0x5eed_2026);
     eprintln!("differential: {cases} sequences x {ops} ops, base seed {base}");
     let zk = start_real_zk();
+    let mut coverage = BTreeMap::new();
     let fk: ServerProcess = Launch::in_memory().args(SERVER_ARGS).start();
     for case in 0..cases {
         let seed = base.wrapping_add(case as u64);
-        run_sequence(zk.addr, fk.addr, seed, case, ops);
+        run_sequence(zk.addr, fk.addr, seed, case, ops, &mut coverage);
+    }
+    // What the sequences exercised (both sides answered alike), for the log.
+    for (what, n) in &coverage {
+        eprintln!("  {n:6}  {what}");
     }
 }
