@@ -75,6 +75,9 @@ pub struct Config {
     /// `server.N=` lines seen: one is a single-server ensemble (served standalone);
     /// a second is refused, since replication is not supported yet.
     pub ensemble_members: Vec<String>,
+    /// fsync.warningthresholdms: a group commit slower than this is logged with
+    /// ZooKeeper's "fsync-ing the write ahead log took N ms" warning.
+    pub fsync_warning_threshold_ms: u64,
 }
 
 impl Default for Config {
@@ -110,6 +113,7 @@ impl Default for Config {
             metrics_address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             metrics_port: 7000,
             ensemble_members: Vec::new(),
+            fsync_warning_threshold_ms: 1000,
         }
     }
 }
@@ -273,6 +277,10 @@ impl Config {
             "znode.container.maxNeverUsedIntervalMs" => {
                 self.container_max_never_used_ms =
                     number(value).ok_or_else(|| invalid("not a number"))?
+            }
+            "fsync.warningthresholdms" | "zookeeper.fsync.warningthresholdms" => {
+                self.fsync_warning_threshold_ms =
+                    number(value).ok_or_else(|| invalid("not a number of milliseconds"))?
             }
             "maxClientCnxns" => {
                 self.max_client_cnxns =

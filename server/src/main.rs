@@ -57,6 +57,15 @@ struct Cli {
     /// Log filter (tracing's RUST_LOG syntax).
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     log: String,
+    /// Log format on stderr: `human` or `json` (one object per line).
+    #[arg(long, env = "FERROKEEPER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LogFormat {
+    Human,
+    Json,
 }
 
 fn main() -> std::process::ExitCode {
@@ -64,10 +73,13 @@ fn main() -> std::process::ExitCode {
     if let Some(tool) = cli.tool.take() {
         return tools::run(tool);
     }
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Human => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let config = match build_config(&cli) {
         Ok(config) => config,
         Err(e) => {

@@ -379,3 +379,155 @@ fn zoo_cfg_ensembles_one_server_served_more_refused() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Python's prometheus_client (installed from PyPI when missing, as the real-client
+/// tests install kazoo) parses /metrics; its view of a few families is checked.
+#[test]
+fn prometheus_text_parses_with_python_prometheus_client() {
+    if real_zookeeper() {
+        return;
+    }
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let have = |python: &str| {
+        std::process::Command::new(python)
+            .args(["-c", "import prometheus_client.parser"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !have(&python) {
+        let installed = std::process::Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "prometheus_client"])
+            .status()
+            .expect("run pip");
+        assert!(installed.success(), "pip install prometheus_client failed");
+    }
+    let port = free_port();
+    let server = ServerProcess::start(&[
+        "--set",
+        "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
+        "--set",
+        "metricsProvider.httpHost=127.0.0.1",
+        "--set",
+        &format!("metricsProvider.httpPort={port}"),
+    ]);
+    let mut w = Wire::connect(server.addr);
+    assert_eq!(
+        w.call(1, &req::create("/p", b"x", CreateMode::Persistent))
+            .err(),
+        0
+    );
+    let (_, body) = http_get(SocketAddr::from(([127, 0, 0, 1], port)), "/metrics");
+    let script = r#"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+values = {}
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for sample in family.samples:
+        values[sample.name] = (family.type, sample.value)
+for name in ["znode_count", "num_alive_connections", "ephemerals_count", "packets_received", "cnt_sync_processor_batch_size"]:
+    kind, value = values[name]
+    print(f"{name} {kind} {value:g}")
+"#;
+    let mut child = std::process::Command::new(&python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{body}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("znode_count gauge 6\n"), "{stdout}");
+    assert!(
+        stdout.contains("num_alive_connections gauge 1\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ephemerals_count gauge 0\n"), "{stdout}");
+}
+
+/// Kafka's quickstart config/zookeeper.properties, as shipped.
+#[test]
+fn kafka_quickstart_zookeeper_properties_start_the_server() {
+    if real_zookeeper() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("fk-kafka-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("zookeeper.properties");
+    std::fs::write(
+        &cfg,
+        format!(
+            "# Licensed to the Apache Software Foundation (ASF) under one or more\n\
+             # the directory where the snapshot is stored.\n\
+             dataDir={}\n\
+             # the port at which the clients will connect\n\
+             clientPort=2181\n\
+             # disable the per-ip limit on the number of connections since this is a non-production config\n\
+             maxClientCnxns=0\n\
+             # Disable the adminserver by default to avoid port conflicts.\n\
+             # Set the port to something non-conflicting if choosing to enable this\n\
+             admin.enableServer=false\n\
+             # admin.serverPort=8080\n",
+            dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    // The flags the harness adds (--port 0, --bind) override clientPort.
+    let server = ferrokeeper_tests::Launch::new(&dir.join("data"))
+        .args(&[
+            cfg.to_str().unwrap(),
+            "--set",
+            "4lw.commands.whitelist=conf",
+        ])
+        .start();
+    let conf = four_letter_word(server.addr, "conf").unwrap();
+    assert!(conf.contains("maxClientCnxns=0\n"), "{conf}");
+    assert!(
+        conf.contains(&format!("dataDir={}\n", dir.join("data").display())),
+        "{conf}"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn log_format_json_writes_one_object_per_line() {
+    if real_zookeeper() {
+        return;
+    }
+    let log = std::env::temp_dir().join(format!("fk-json-log-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let server = ferrokeeper_tests::Launch::in_memory()
+        .args(&["--log-format", "json"])
+        .log("info")
+        .stderr_to(&log)
+        .start();
+    let mut w = Wire::connect(server.addr);
+    assert_eq!(w.ping().err(), 0);
+    drop(w);
+    drop(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "serving ZooKeeper clients"),
+        "{text}"
+    );
+    assert!(lines.iter().all(|l| l["level"].is_string()), "{text}");
+    let _ = std::fs::remove_file(&log);
+}

@@ -129,8 +129,16 @@ pub async fn run(
             let started = Instant::now();
             let persisted = log.persist(txns).await;
             if count > 0 {
+                let took = started.elapsed().as_millis() as u64;
                 shared.commit_batch.record(count);
-                shared.fsync_ms.record(started.elapsed().as_millis() as u64);
+                shared.fsync_ms.record(took);
+                if took > shared.config.fsync_warning_threshold_ms {
+                    tracing::warn!(
+                        took_ms = took,
+                        transactions = count,
+                        "fsync-ing the write ahead log took {took}ms which will adversely effect operation latency"
+                    );
+                }
             }
             if let Err(e) = persisted {
                 tracing::error!(error = %e, "cannot write the transaction log: this batch's writes fail");
