@@ -5,6 +5,15 @@
 //! times by sanity: mtime ≥ ctime, near the wall clock), and each session's stream of
 //! notifications including their position relative to the replies.
 //!
+//! The sequences: creates of every mode and op (container and TTL with extended types,
+//! mismatched modes), deletes and setData with -1/valid/random versions, setACL/getACL
+//! with world/digest/ip/auth ACLs and digest auth on some sessions, exists/getData/
+//! getChildren2 with one-shot watches, addWatch (persistent, recursive) on one session,
+//! multi with failing ops in the middle, multiRead, getEphemerals, getAllChildrenNumber,
+//! sync, whoAmI, invalid paths, session close, session expiry (one session per sequence
+//! has a 1 s timeout; both servers run with tickTime 500), and reconnects that resume a
+//! session and send setWatches.
+//!
 //! Knobs: `FERROKEEPER_DIFF_CASES` (sequences, default 30), `FERROKEEPER_DIFF_OPS` (ops
 //! per sequence, default 60), `FERROKEEPER_DIFF_SEED` (base seed, default fixed; each
 //! sequence uses base + its index, printed on failure).
@@ -32,7 +41,9 @@ use ferrokeeper_protocol::records::{
 use ferrokeeper_protocol::records::{ConnectRequest, ReplyHeader, WhoAmIResponse};
 use ferrokeeper_protocol::request::Request;
 use ferrokeeper_protocol::{AddWatchMode, OpCode, Perms, WatcherType};
-use ferrokeeper_tests::wire::{new_session_request, req, Reply, Wire, READ_TIMEOUT};
+use ferrokeeper_tests::wire::{
+    new_session_request, req, Reply, Wire, DEFAULT_SESSION_TIMEOUT_MS, READ_TIMEOUT,
+};
 use ferrokeeper_tests::{eventually, four_letter_word, Launch, ServerProcess};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -43,10 +54,18 @@ use sha1::{Digest, Sha1};
 const SLOTS: usize = 3;
 const PERSISTENT_SLOT: usize = 2;
 
+/// Slot whose sessions ask for a short timeout, so that a step can let them expire.
+const EXPIRY_SLOT: usize = 1;
+const EXPIRY_TIMEOUT_MS: i32 = 1_000;
+/// tickTime of both servers: sessions expire within a tick of their timeout.
+const TICK_MS: u64 = 500;
+
 /// The xid of the stand-in reply when the server closed the connection instead.
 const CLOSED: i32 = i32::MIN;
 
 const SERVER_ARGS: &[&str] = &[
+    "--tick-time",
+    "500",
     "--extended-types",
     "--set",
     // Container and TTL reaping is time-driven; keep it out of the sequences.
@@ -103,7 +122,7 @@ fn start_real_zk() -> RealZk {
     std::fs::create_dir_all(dir.join("data")).unwrap();
     let cfg = format!(
         "dataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n\
-         maxClientCnxns=0\n4lw.commands.whitelist=*\ntickTime=2000\nforceSync=no\n",
+         maxClientCnxns=0\n4lw.commands.whitelist=*\ntickTime={TICK_MS}\nforceSync=no\n",
         dir.join("data").display()
     );
     std::fs::write(dir.join("zoo.cfg"), cfg).unwrap();
@@ -172,7 +191,12 @@ impl Side {
     }
 
     fn connect(&mut self, slot: usize, logical: usize) {
-        let wire = Wire::connect(self.addr);
+        let timeout = if slot == EXPIRY_SLOT {
+            EXPIRY_TIMEOUT_MS
+        } else {
+            DEFAULT_SESSION_TIMEOUT_MS
+        };
+        let wire = Wire::connect_with(self.addr, &new_session_request(timeout)).0;
         self.sessions.insert(wire.session_id, logical);
         self.wires[slot] = Some(wire);
         self.closed[slot] = false;
@@ -481,6 +505,9 @@ struct Generator {
     known: Vec<String>,
     /// The persistent watch mode `PERSISTENT_SLOT`'s session set on each path.
     persistent_modes: HashMap<String, AddWatchMode>,
+    /// Whether a session already expired in this sequence (one per sequence at most:
+    /// each costs a session timeout of waiting).
+    expired: bool,
 }
 
 impl Generator {
@@ -595,6 +622,8 @@ enum Step {
     /// Drop the connection, resume the session, send setWatches for these data,
     /// exist and child watches.
     Reconnect(Vec<String>, Vec<String>, Vec<String>),
+    /// Drop the connection and let the session expire.
+    Expire,
 }
 
 fn next_step(g: &mut Generator, slot: usize) -> Step {
@@ -674,6 +703,10 @@ fn next_step(g: &mut Generator, slot: usize) -> Step {
         }
         89..=92 => Step::Auth(g.rng.gen_range(0..2)),
         93..=95 => Step::Close,
+        96 if slot == EXPIRY_SLOT && !g.expired && g.rng.gen_bool(0.25) => {
+            g.expired = true;
+            Step::Expire
+        }
         96 => Step::Request(Request::WhoAmI),
         97..=98 if one_shot => {
             let mut lists = (Vec::new(), Vec::new(), Vec::new());
@@ -796,6 +829,7 @@ fn run_sequence(
         root: root.clone(),
         known: Vec::new(),
         persistent_modes: HashMap::new(),
+        expired: false,
     };
     let mut logical = 0;
     for slot in 0..SLOTS {
@@ -878,6 +912,52 @@ fn run_sequence(
                     let text = format!("setWatches err={}", reply.err());
                     side.pending[slot].push(text);
                 }
+            }
+            Step::Expire => {
+                seq.history.push(format!(
+                    "#{step_no} slot {slot}: connection dropped, session expires"
+                ));
+                let marks: Vec<Vec<usize>> = [&seq.zk, &seq.fk]
+                    .iter()
+                    .map(|side| side.pending.iter().map(Vec::len).collect())
+                    .collect();
+                let olds: Vec<Wire> = [&mut seq.zk, &mut seq.fk]
+                    .into_iter()
+                    .map(|side| side.wires[slot].take().expect("session"))
+                    .collect();
+                let request = |old: &Wire| ConnectRequest {
+                    session_id: old.session_id,
+                    passwd: old.password.clone(),
+                    ..new_session_request(EXPIRY_TIMEOUT_MS)
+                };
+                let requests: Vec<ConnectRequest> = olds.iter().map(request).collect();
+                drop(olds);
+                // Expiry comes within a tick after the timeout; leave a margin.
+                std::thread::sleep(Duration::from_millis(
+                    EXPIRY_TIMEOUT_MS as u64 + 2 * TICK_MS + 1_000,
+                ));
+                for ((side, marks), request) in [&mut seq.zk, &mut seq.fk]
+                    .into_iter()
+                    .zip(marks)
+                    .zip(requests)
+                {
+                    side.flush_others(Some(slot));
+                    // KNOWN DIFFERENCE: as for a close, an expired session's ephemerals
+                    // go in path order (ferrokeeper) or hash-set order (ZooKeeper).
+                    for (s, mark) in marks.into_iter().enumerate() {
+                        side.pending[s][mark..].sort();
+                    }
+                    let (_, response) = Wire::connect_with(side.addr, &request);
+                    let text = format!(
+                        "resume after expiry: session {} timeout {}",
+                        side.owner(response.session_id),
+                        response.timeout
+                    );
+                    side.pending[slot].push(text);
+                    side.connect(slot, logical);
+                }
+                logical += 1;
+                *coverage.entry("session expiry".into()).or_default() += 1;
             }
             Step::Close => {
                 seq.history.push(format!(
