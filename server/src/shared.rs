@@ -39,6 +39,8 @@ pub struct Shared {
     pub fsync_ms: crate::stats::Summary,
     /// Transactions per group commit (`sync_processor_batch_size`).
     pub commit_batch: crate::stats::Summary,
+    /// Group commits slower than fsync.warningthresholdms.
+    pub fsync_threshold_exceeded: AtomicU64,
     /// Open client connections per client IP, for maxClientCnxns.
     per_ip: Mutex<crate::tree::FastMap<IpAddr, usize>>,
 }
@@ -72,6 +74,7 @@ impl Shared {
             connections_rejected: AtomicU64::new(0),
             fsync_ms: Default::default(),
             commit_batch: Default::default(),
+            fsync_threshold_exceeded: AtomicU64::new(0),
             per_ip: Mutex::new(Default::default()),
         }
     }

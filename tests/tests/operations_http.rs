@@ -156,6 +156,8 @@ fn admin_server_answers_zookeepers_commands() {
         "admin.serverAddress=127.0.0.1",
         "--admin-port",
         &port.to_string(),
+        "--set",
+        "snapCount=2",
     ]);
     let admin = SocketAddr::from(([127, 0, 0, 1], port));
     let mut w = Wire::connect(server.addr);
@@ -230,6 +232,16 @@ fn admin_server_answers_zookeepers_commands() {
     assert!(json(admin, "environment")["zookeeper.version"].is_string());
     assert_eq!(json(admin, "is_read_only")["read_only"], false);
     assert!(json(admin, "dirs")["logdir_size"].as_u64().unwrap() > 0);
+    let stats = json(admin, "server_stats");
+    assert_eq!(stats["command"], "server_stats");
+    assert_eq!(stats["server_stats"]["fsync_threshold_exceed_count"], 0);
+    assert!(stats.get("connections").is_none(), "{stats}");
+    // snapCount=2: the writes above have been snapshotted (in the background).
+    assert!(eventually(Duration::from_secs(10), || {
+        let snapshot = json(admin, "last_snapshot");
+        snapshot["zxid"].as_str().is_some_and(|z| z != "0")
+            && snapshot["timestamp"].as_u64().unwrap() > 1_600_000_000
+    }));
 
     let unknown = json(admin, "nonexist");
     assert_eq!(unknown["error"], "Unknown command: nonexist");

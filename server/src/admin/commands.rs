@@ -24,6 +24,7 @@ pub const COMMANDS: &[(&str, &[&str])] = &[
     ("dump", &[]),
     ("environment", &["env", "envi"]),
     ("is_read_only", &["isro"]),
+    ("last_snapshot", &["lsnp"]),
     ("monitor", &["mntr"]),
     ("ruok", &[]),
     ("server_stats", &["srvr"]),
@@ -96,6 +97,14 @@ fn fields(shared: &Shared, command: &str) -> Map<String, Value> {
     match command {
         "ruok" => Map::new(),
         "is_read_only" => object(json!({ "read_only": false })),
+        // ZooKeeper's shape: the zxid in hex without 0x, the time in seconds.
+        "last_snapshot" => match report::last_snapshot(shared) {
+            Some((zxid, secs)) => object(json!({
+                "zxid": format!("{zxid:x}"),
+                "timestamp": secs,
+            })),
+            None => object(json!({ "zxid": "0", "timestamp": 0 })),
+        },
         "monitor" => report::monitor(shared, false)
             .iter()
             .map(|(key, value)| ((*key).to_owned(), metric(value)))
@@ -110,6 +119,7 @@ fn fields(shared: &Shared, command: &str) -> Map<String, Value> {
                 "server_stats": {
                     "packets_sent": shared.packets_sent(),
                     "packets_received": shared.packets_received.load(Ordering::Relaxed),
+                    "fsync_threshold_exceed_count": shared.fsync_threshold_exceeded.load(Ordering::Relaxed),
                     "data_dir_size": report::dir_size(data.as_deref()),
                     "log_dir_size": report::dir_size(log.as_deref()),
                     "provider_null": false,

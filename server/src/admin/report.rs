@@ -60,6 +60,25 @@ pub fn dir_size(dir: Option<&Path>) -> u64 {
         .sum()
 }
 
+/// The newest snapshot in dataDir: (zxid, modification time in seconds).
+pub fn last_snapshot(shared: &Shared) -> Option<(i64, u64)> {
+    let dir = data_dir(shared)?;
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let zxid = i64::from_str_radix(name.strip_prefix("snapshot.")?, 16).ok()?;
+            let modified = entry.metadata().ok()?.modified().ok()?;
+            let secs = modified
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_secs();
+            Some((zxid, secs))
+        })
+        .max()
+}
+
 /// Open client connections; `extra` counts the four-letter-word connection asking, as
 /// ZooKeeper counts it.
 pub fn connections(shared: &Shared, extra: bool) -> u64 {

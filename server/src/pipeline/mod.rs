@@ -133,6 +133,9 @@ pub async fn run(
                 shared.commit_batch.record(count);
                 shared.fsync_ms.record(took);
                 if took > shared.config.fsync_warning_threshold_ms {
+                    shared
+                        .fsync_threshold_exceeded
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::warn!(
                         took_ms = took,
                         transactions = count,
