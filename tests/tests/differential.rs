@@ -38,7 +38,7 @@ use ferrokeeper_protocol::records::{
     GetAllChildrenNumberResponse, GetChildren2Response, GetDataResponse, GetEphemeralsResponse,
     Stat, StatResponse, SyncResponse,
 };
-use ferrokeeper_protocol::records::{ConnectRequest, ReplyHeader, WhoAmIResponse};
+use ferrokeeper_protocol::records::{ConnectRequest, ReplyHeader, SetWatches2, WhoAmIResponse};
 use ferrokeeper_protocol::request::Request;
 use ferrokeeper_protocol::{AddWatchMode, OpCode, Perms, WatcherType};
 use ferrokeeper_tests::wire::{
@@ -621,7 +621,7 @@ enum Step {
     Close,
     /// Drop the connection, resume the session, send setWatches for these data,
     /// exist and child watches.
-    Reconnect(Vec<String>, Vec<String>, Vec<String>),
+    Reconnect([Vec<String>; 5]),
     /// Drop the connection and let the session expire.
     Expire,
 }
@@ -709,13 +709,30 @@ fn next_step(g: &mut Generator, slot: usize) -> Step {
         }
         96 => Step::Request(Request::WhoAmI),
         97..=98 if one_shot => {
-            let mut lists = (Vec::new(), Vec::new(), Vec::new());
-            for list in [&mut lists.0, &mut lists.1, &mut lists.2] {
+            // Random data, exist and child watches (whether or not the session had
+            // them: the server takes the client's word).
+            let mut lists: [Vec<String>; 5] = Default::default();
+            for list in lists.iter_mut().take(3) {
                 for _ in 0..g.rng.gen_range(0..3) {
                     list.push(g.path());
                 }
             }
-            Step::Reconnect(lists.0, lists.1, lists.2)
+            Step::Reconnect(lists)
+        }
+        97..=98 => {
+            // The persistent session re-registers all its watches, as clients do.
+            let mut lists: [Vec<String>; 5] = Default::default();
+            for (path, mode) in &g.persistent_modes {
+                let i = if *mode == AddWatchMode::Persistent {
+                    3
+                } else {
+                    4
+                };
+                lists[i].push(path.clone());
+            }
+            lists[3].sort();
+            lists[4].sort();
+            Step::Reconnect(lists)
         }
         _ => Step::Request(req::get_data(&g.path(), watch)),
     }
@@ -890,23 +907,23 @@ fn run_sequence(
                     .push(format!("#{step_no} slot {slot}: auth digest {cred}"));
                 seq.run_request(slot, xid::AUTH, &request);
             }
-            Step::Reconnect(data, exist, child) => {
+            Step::Reconnect(lists) => {
                 seq.history.push(format!(
-                    "#{step_no} slot {slot}: reconnect, setWatches data {data:?} exist {exist:?} child {child:?}"
+                    "#{step_no} slot {slot}: reconnect, setWatches2 data/exist/child/persistent/recursive {lists:?}"
                 ));
                 seq.zk.reopen(slot);
                 seq.fk.reopen(slot);
-                fn refs(l: &[String]) -> Vec<&str> {
-                    l.iter().map(String::as_str).collect()
-                }
                 // Each side's request carries the zxid its session last saw.
                 for side in [&mut seq.zk, &mut seq.fk] {
-                    let request = req::set_watches(
-                        side.last_zxid[slot],
-                        &refs(&data),
-                        &refs(&exist),
-                        &refs(&child),
-                    );
+                    let [data, exist, child, persistent, recursive] = lists.clone();
+                    let request = Request::SetWatches(SetWatches2 {
+                        relative_zxid: side.last_zxid[slot],
+                        data_watches: data,
+                        exist_watches: exist,
+                        child_watches: child,
+                        persistent_watches: persistent,
+                        persistent_recursive_watches: recursive,
+                    });
                     let reply = side.call(slot, xid::SET_WATCHES, &request);
                     *coverage.entry("reconnect + setWatches".into()).or_default() += 1;
                     let text = format!("setWatches err={}", reply.err());
