@@ -112,7 +112,7 @@ fn ensure_zookeeper_installed() {
     assert!(status.success(), "tests/clients/install.sh failed");
 }
 
-fn start_real_zk(container_check_ms: u64) -> RealZk {
+fn start_real_zk(props: &[&str]) -> RealZk {
     ensure_zookeeper_installed();
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -131,7 +131,9 @@ fn start_real_zk(container_check_ms: u64) -> RealZk {
         .args([
             "-Dzookeeper.admin.enableServer=false",
             "-Dzookeeper.extendedTypesEnabled=true",
-            &format!("-Dznode.container.checkIntervalMs={container_check_ms}"),
+        ])
+        .args(props)
+        .args([
             "-cp",
             "/usr/share/java/zookeeper.jar",
             "org.apache.zookeeper.server.ZooKeeperServerMain",
@@ -1039,7 +1041,7 @@ fn random_sequences_match_zookeeper() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0x5eed_2026);
     eprintln!("differential: {cases} sequences x {ops} ops, base seed {base}");
-    let zk = start_real_zk(3_600_000);
+    let zk = start_real_zk(&["-Dznode.container.checkIntervalMs=3600000"]);
     let mut coverage = BTreeMap::new();
     let fk: ServerProcess = Launch::in_memory().args(SERVER_ARGS).start();
     for case in 0..cases {
@@ -1056,7 +1058,7 @@ fn random_sequences_match_zookeeper() {
 /// which nodes go, the notifications their deletion sends, and the tree afterwards.
 #[test]
 fn container_and_ttl_reaping_matches_zookeeper() {
-    let zk = start_real_zk(100);
+    let zk = start_real_zk(&["-Dznode.container.checkIntervalMs=100"]);
     let fk: ServerProcess = Launch::in_memory()
         .args(&[
             "--tick-time",
@@ -1179,4 +1181,72 @@ fn container_and_ttl_reaping_matches_zookeeper() {
     seq.run_request(0, xid, &req::get_all_children_number("/reap"));
     seq.compare();
     seq.compare_zxid_order();
+}
+
+/// Data around `jute.maxbuffer` (4096 on both): which creates and setData pass, which
+/// are refused, and which close the connection.
+#[test]
+fn data_around_jute_maxbuffer_matches_zookeeper() {
+    let zk = start_real_zk(&["-Djute.maxbuffer=4096"]);
+    let fk: ServerProcess = Launch::in_memory()
+        .args(&["--tick-time", "500", "--set", "jute.maxbuffer=4096"])
+        .start();
+    let mut seq = Sequence {
+        seed: 0,
+        zk: Side::new("zookeeper", zk.addr),
+        fk: Side::new("ferrokeeper", fk.addr),
+        history: Vec::new(),
+    };
+    for slot in 0..SLOTS {
+        seq.zk.connect(slot, slot);
+        seq.fk.connect(slot, slot);
+    }
+    let mut xid = 1;
+    let mut closes = 0;
+    let mut step = |seq: &mut Sequence, request: Request| {
+        seq.history.push(describe_short(&request));
+        seq.run_request(0, xid, &request);
+        xid += 1;
+        seq.compare();
+        if seq.zk.closed[0] || seq.fk.closed[0] {
+            closes += 1;
+            seq.zk.reopen(0);
+            seq.fk.reopen(0);
+            seq.compare();
+        }
+    };
+    step(
+        &mut seq,
+        req::create("/mb", b"", ferrokeeper_protocol::CreateMode::Persistent),
+    );
+    let sizes = (4030..=4100).chain([0, 1, 2048, 4096, 8192, 100_000]);
+    for (i, n) in sizes.enumerate() {
+        let data = vec![b'x'; n];
+        let path = format!("/mb/n{i}");
+        step(
+            &mut seq,
+            req::create(&path, &data, ferrokeeper_protocol::CreateMode::Persistent),
+        );
+        step(&mut seq, req::set_data("/mb", &data, -1));
+        step(&mut seq, req::get_data("/mb", false));
+    }
+    assert!(closes > 0, "no request went over jute.maxbuffer");
+    seq.compare_zxid_order();
+}
+
+/// A request without its (large) data.
+fn describe_short(request: &Request) -> String {
+    match request {
+        Request::Create(c) => format!(
+            "create {} ({} bytes)",
+            c.path,
+            c.data.as_ref().map_or(0, |d| d.len())
+        ),
+        Request::SetData(r) => format!(
+            "setData {} ({} bytes)",
+            r.path,
+            r.data.as_ref().map_or(0, |d| d.len())
+        ),
+        other => describe(other),
+    }
 }
