@@ -697,12 +697,14 @@ async fn sessions_whose_clients_do_not_come_back_expire_after_a_restart() {
     server.kill();
     drop((gone, back));
 
+    // Recovery gives restored sessions a full timeout from when it runs: after
+    // `launched`, before the server serves.
+    let launched = Instant::now();
     let server = dir.launch(&args).start();
-    let restarted = Instant::now();
     let observer = connect(&server).await;
     // Restored sessions get a full timeout to come back ...
     let early = within(observer.check_stat("/gone")).await.unwrap();
-    if restarted.elapsed() < Duration::from_millis(800) {
+    if launched.elapsed() < Duration::from_millis(800) {
         assert!(early.is_some(), "expired before its timeout");
     }
     let back = within(
@@ -723,9 +725,9 @@ async fn sessions_whose_clients_do_not_come_back_expire_after_a_restart() {
         }
     };
     within(expired).await;
-    let took = restarted.elapsed();
+    let took = launched.elapsed();
     assert!(took >= Duration::from_millis(900), "expired after {took:?}");
-    assert!(took < Duration::from_millis(4000), "expired after {took:?}");
+    assert!(took < Duration::from_millis(5000), "expired after {took:?}");
     let err = within(
         zk::Client::connector()
             .with_session(gone_session)
