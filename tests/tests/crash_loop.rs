@@ -14,8 +14,9 @@
 //!
 //! Each cycle also draws the server's durability settings (snapCount from 2 up, so
 //! kills land during snapshots and purges; forceSync; preallocation size; snapshot
-//! compression), and sessions left behind by killed clients expire during later
-//! cycles.
+//! compression). Every writer's session owns an ephemeral znode; those sessions are
+//! restored at each restart, and after the last one they must all expire and their
+//! ephemerals go.
 //!
 //! Knobs (environment):
 //! - `FERROKEEPER_CRASH_CYCLES`: cycles to run; 20 by default, which CI runs in well
@@ -154,6 +155,14 @@ async fn writer(
         },
         _ = killed(kill.clone()) => return report,
     };
+    // Each session owns an ephemeral; all must go once the sessions expire (checked
+    // at the end). Not part of the model.
+    let ephemeral = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
+    let owned = format!("/sessions/c{cycle}-w{index}");
+    tokio::select! {
+        _ = tokio::time::timeout(WRITE_TIMEOUT, client.create(&owned, b"", &ephemeral)) => {}
+        _ = killed(kill.clone()) => return report,
+    }
     for n in 0.. {
         let path = format!("/crash/w{index}-{}", rng.gen_range(0..NODES_PER_WRITER));
         let data = value_bytes(&mut rng, index, cycle, n);
@@ -333,7 +342,7 @@ async fn acknowledged_writes_survive_kill_9_at_random_moments() {
         // Zxids go on above everything seen before the kill.
         let marker = format!("/markers/cycle-{cycle}");
         if cycle == 0 {
-            for parent in ["/crash", "/markers"] {
+            for parent in ["/crash", "/markers", "/sessions"] {
                 within(checker.create(parent, b"", &persistent()))
                     .await
                     .unwrap();
@@ -359,7 +368,25 @@ async fn acknowledged_writes_survive_kill_9_at_random_moments() {
             },
         );
         if cycle == cycles {
-            // The last round only checks what the previous one left.
+            // The last round only checks what the previous ones left: the writers'
+            // sessions, restored at every restart, expire (2 s after this one) and
+            // take their ephemerals with them.
+            let expired = async {
+                loop {
+                    let left = within(checker.list_children("/sessions")).await.unwrap();
+                    if left.is_empty() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            };
+            if tokio::time::timeout(Duration::from_secs(15), expired)
+                .await
+                .is_err()
+            {
+                let left = within(checker.list_children("/sessions")).await.unwrap();
+                panic!("ephemerals of dead sessions never went (seed {seed}): {left:?}");
+            }
             let status = server.terminate().expect("the server stops on SIGTERM");
             assert!(status.success(), "SIGTERM exit status: {status:?}");
             break;
