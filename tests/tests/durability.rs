@@ -973,6 +973,85 @@ async fn a_flipped_byte_before_the_tail_stops_the_server_naming_file_and_offset(
     assert_nodes(&server, 0..5, 5).await;
 }
 
+/// Starts a server on `dir`, creates `path`, kills the server: one more log segment
+/// (every start opens a new one). Returns the node's czxid.
+async fn one_more_segment(dir: &DataDir, path: &str) -> i64 {
+    let mut server = dir.launch(&[]).start();
+    let client = connect(&server).await;
+    let (stat, _) = within(client.create(path, b"", &persistent()))
+        .await
+        .unwrap();
+    server.kill();
+    stat.czxid
+}
+
+fn expect_refused(dir: &DataDir, name: &str) -> String {
+    let failure = dir
+        .launch(&[])
+        .stderr_to(&dir.stderr_file(name))
+        .try_start()
+        .map(|_| ())
+        .expect_err("the server must refuse to start");
+    let status = failure.status.expect("it exits by itself");
+    assert!(!status.success(), "exit status {status:?}");
+    failure.stderr
+}
+
+#[tokio::test]
+async fn damage_at_the_end_of_an_earlier_segment_is_corruption_not_a_torn_tail() {
+    let dir = DataDir::new("early-segment");
+    let zxids = write_nodes_then_kill(&dir, 5).await;
+    one_more_segment(&dir, "/later").await;
+    assert_eq!(log_segments(&dir.path).len(), 2);
+    // The last record of the first segment: nothing valid follows it in its file,
+    // but that file was complete before the next one began.
+    let (path, offset, len) = find_record(&dir.path, zxids[4]);
+    assert_eq!(path, log_segments(&dir.path)[0].1);
+    flip_byte(&path, offset + len - 1);
+
+    let stderr = expect_refused(&dir, "strict");
+    let message = format!("corrupt log segment {} at offset {offset}", path.display());
+    assert!(stderr.contains(&message), "{stderr}");
+
+    let server = dir.start_logged(
+        "truncate",
+        "warn",
+        &["--set", "ferrokeeper.recovery.truncateCorruptLog=true"],
+    );
+    assert_nodes(&server, 0..4, 5).await;
+    let client = connect(&server).await;
+    assert_eq!(
+        within(client.check_stat("/later")).await.unwrap(),
+        None,
+        "later segments are discarded"
+    );
+    let log = server.stderr_text();
+    assert!(
+        log.contains("1 later segment(s) renamed *.discarded"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_log_segment_stops_the_server_naming_the_gap() {
+    let dir = DataDir::new("missing-segment");
+    write_nodes_then_kill(&dir, 3).await;
+    one_more_segment(&dir, "/second").await;
+    one_more_segment(&dir, "/third").await;
+    let segments = log_segments(&dir.path);
+    assert_eq!(segments.len(), 3);
+    std::fs::remove_file(&segments[1].1).unwrap();
+
+    let stderr = expect_refused(&dir, "missing");
+    assert!(
+        stderr.contains(&format!(
+            "log segment missing before {}",
+            segments[2].1.display()
+        )),
+        "{stderr}"
+    );
+}
+
 /// Writes until at least `min` snapshots exist; returns the tree as the server has it.
 async fn write_snapshots(dir: &DataDir, args: &[&str], min: usize) -> Tree {
     let mut server = dir.launch(args).start();
