@@ -70,7 +70,12 @@ const SERVER_ARGS: &[&str] = &[
     "--set",
     // Container and TTL reaping is time-driven; keep it out of the sequences.
     "znode.container.checkIntervalMs=3600000",
+    "--set",
+    SUPER_DIGEST,
 ];
+
+/// `super:superpw`, the super user of both servers in the random sequences.
+const SUPER_DIGEST: &str = "superDigest=super:g9oN2HttPfn8MMWJZ2r45Np/LIA=";
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -703,7 +708,12 @@ fn next_step(g: &mut Generator, slot: usize) -> Step {
             let mode = *g.persistent_modes.entry(p.clone()).or_insert(mode);
             Step::Request(req::add_watch(&p, mode))
         }
-        89..=92 => Step::Auth(g.rng.gen_range(0..2)),
+        89..=92 => Step::Auth(match g.rng.gen_range(0..8) {
+            0..=2 => 0,
+            3..=5 => 1,
+            6 => 2,
+            _ => 3,
+        }),
         93..=95 => Step::Close,
         96 if slot == EXPIRY_SLOT && !g.expired && g.rng.gen_bool(0.25) => {
             g.expired = true;
@@ -903,11 +913,21 @@ fn run_sequence(
                 }
             }
             Step::Auth(user) => {
-                let cred = ["user1:pw1", "user2:pw2"][user];
+                // The super user (superDigest on both servers), and a credential
+                // without a colon.
+                let cred = ["user1:pw1", "user2:pw2", "super:superpw", "nocolon"][user];
                 let request = req::auth("digest", cred.as_bytes());
                 seq.history
                     .push(format!("#{step_no} slot {slot}: auth digest {cred}"));
-                seq.run_request(slot, xid::AUTH, &request);
+                let (zr, _) = seq.run_request(slot, xid::AUTH, &request);
+                let outcome = if zr.xid() == CLOSED {
+                    "closed".to_owned()
+                } else {
+                    format!("err {}", zr.err())
+                };
+                *coverage
+                    .entry(format!("auth {cred} {outcome}"))
+                    .or_default() += 1;
             }
             Step::Reconnect(lists) => {
                 seq.history.push(format!(
@@ -1041,7 +1061,10 @@ fn random_sequences_match_zookeeper() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0x5eed_2026);
     eprintln!("differential: {cases} sequences x {ops} ops, base seed {base}");
-    let zk = start_real_zk(&["-Dznode.container.checkIntervalMs=3600000"]);
+    let zk = start_real_zk(&[
+        "-Dznode.container.checkIntervalMs=3600000",
+        &format!("-Dzookeeper.DigestAuthenticationProvider.{}", SUPER_DIGEST),
+    ]);
     let mut coverage = BTreeMap::new();
     let fk: ServerProcess = Launch::in_memory().args(SERVER_ARGS).start();
     for case in 0..cases {
