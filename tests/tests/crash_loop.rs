@@ -2,27 +2,29 @@
 //!
 //! Each cycle starts the real server on the same data directory, checks everything
 //! written before (below), then runs concurrent writers — each with its own client and
-//! its own znodes, doing `create` and `setData` with the expected version — and kills
-//! the server with SIGKILL at a random moment. A writer records a write as
-//! acknowledged only when the server answered it; the one write in flight when the
-//! server died (failed or timed out) is "pending": it may or may not have been applied.
-//! After the restart every znode must hold exactly its last acknowledged data and
-//! version, or its pending write; a znode whose creation was never acknowledged may
-//! be absent. Zxids must keep increasing across cycles: a write after a restart gets a
-//! zxid above every zxid seen before it, including those of writes whose answer was
-//! lost.
+//! its own znodes, doing `create`, `setData` and `delete` with the expected version,
+//! and sequential creates under one shared parent — and kills the server with SIGKILL
+//! at a random moment. A writer records a write as acknowledged only when the server
+//! answered it; the one write in flight when the server died (failed or timed out) is
+//! "pending": it may or may not have been applied. After the restart every znode must
+//! be exactly as its last acknowledged write left it (data and version, or absent
+//! after a delete), or as its pending write would; an unacknowledged creation may be
+//! absent. Zxids and the sequential counter must keep increasing across cycles: a
+//! write after a restart gets a zxid (and a sequential suffix) above every one seen
+//! before it, including those of writes whose answer was lost.
 //!
-//! Each cycle also draws the server's durability settings (snapCount from 2 up, so
-//! kills land during snapshots and purges; forceSync; preallocation size; snapshot
-//! compression). Every writer's session owns an ephemeral znode; those sessions are
-//! restored at each restart, and after the last one they must all expire and their
-//! ephemerals go.
+//! The writers' znodes live among 3,000 others, so a snapshot's walk spans several
+//! holds of the tree lock while they change (fuzzy snapshots under fire). Each cycle
+//! draws the server's durability settings (snapCount from 2 up, so kills land during
+//! snapshots and purges; forceSync; preallocation size; snapshot compression). Every
+//! writer's session owns an ephemeral znode; those sessions are restored at each
+//! restart, and after the last one they must all expire and their ephemerals go.
 //!
 //! Knobs (environment):
 //! - `FERROKEEPER_CRASH_CYCLES`: cycles to run; 20 by default, which CI runs in well
 //!   under a minute. For a soak run use 1000 or more, e.g.
 //!   `FERROKEEPER_CRASH_CYCLES=1000 cargo test --release --workspace --test crash_loop -- --nocapture`
-//!   (about five minutes; a debug build needs about a third of a second a cycle).
+//!   (several minutes; a debug build needs about half a second a cycle).
 //! - `FERROKEEPER_CRASH_SEED`: the seed of the random choices (settings, kill moments,
 //!   data); printed at the start of every run so a failure's choices can be replayed
 //!   (the interleaving of the writers with the kill is up to the scheduler).
@@ -45,6 +47,14 @@ const DEFAULT_CYCLES: usize = 20;
 const WRITERS: usize = 6;
 /// Znodes per writer (only that writer changes them).
 const NODES_PER_WRITER: usize = 6;
+/// Small znodes created before the first cycle beside the writers' ones, so that a
+/// snapshot's walk takes several holds of the tree lock (2,000 nodes each) and the
+/// writers change the tree in between: fuzzy snapshots under fire.
+const BULK_NODES: usize = 3000;
+/// Share of a writer's operations that delete its znode (with its version) and that
+/// create a sequential znode (under one parent shared by all writers).
+const DELETE_SHARE: f64 = 0.15;
+const SEQUENTIAL_SHARE: f64 = 0.1;
 /// Longest a cycle writes before the kill.
 const MAX_KILL_DELAY_MS: u64 = 400;
 /// Bound of one write; a write that takes longer is not acknowledged.
@@ -59,10 +69,12 @@ struct Value {
 /// What a znode must be after a restart.
 #[derive(Clone, Debug, Default)]
 struct Expected {
-    /// The last write the server acknowledged (`None`: its creation never was).
+    /// What the last write the server acknowledged left (`None`: absent — never
+    /// created, or deleted).
     acked: Option<Value>,
-    /// A write sent after it whose answer never came: may or may not be there.
-    pending: Option<Value>,
+    /// What a write sent after it whose answer never came would leave (`Some(None)`
+    /// for a delete): it may or may not have been applied.
+    pending: Option<Option<Value>>,
 }
 
 type Model = Arc<Mutex<BTreeMap<String, Expected>>>;
@@ -158,14 +170,51 @@ async fn writer(
     // Each session owns an ephemeral; all must go once the sessions expire (checked
     // at the end). Not part of the model.
     let ephemeral = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
+    let sequential = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
     let owned = format!("/sessions/c{cycle}-w{index}");
     tokio::select! {
         _ = tokio::time::timeout(WRITE_TIMEOUT, client.create(&owned, b"", &ephemeral)) => {}
         _ = killed(kill.clone()) => return report,
     }
     for n in 0.. {
-        let path = format!("/crash/w{index}-{}", rng.gen_range(0..NODES_PER_WRITER));
         let data = value_bytes(&mut rng, index, cycle, n);
+        let roll: f64 = rng.gen();
+        if roll < SEQUENTIAL_SHARE {
+            // A sequential create: its name is known only from the answer, so an
+            // unanswered one is simply not in the model (it may or may not exist).
+            let prefix = format!("/seq/w{index}-");
+            let create = client.create(&prefix, &data, &sequential);
+            let outcome = tokio::select! {
+                outcome = tokio::time::timeout(WRITE_TIMEOUT, create) => outcome,
+                _ = killed(kill.clone()) => return report,
+            };
+            match outcome {
+                Ok(Ok((stat, seq))) => {
+                    let path = format!("/seq/w{index}-{seq}");
+                    let value = Value { data, version: 0 };
+                    let old = model.lock().unwrap().insert(
+                        path.clone(),
+                        Expected {
+                            acked: Some(value),
+                            pending: None,
+                        },
+                    );
+                    if old.is_some() {
+                        report.violation = Some(format!("{path} was created twice"));
+                        return report;
+                    }
+                    report.acked += 1;
+                    report.max_zxid = report.max_zxid.max(stat.czxid);
+                    continue;
+                }
+                Ok(Err(e @ (zk::Error::NodeExists | zk::Error::NoNode))) => {
+                    report.violation = Some(format!("sequential create under /seq: {e}"));
+                    return report;
+                }
+                Ok(Err(_)) | Err(_) => return report,
+            }
+        }
+        let path = format!("/bulk/w{index}-{}", rng.gen_range(0..NODES_PER_WRITER));
         let current = {
             let mut model = model.lock().unwrap();
             let expected = model.entry(path.clone()).or_default();
@@ -174,19 +223,31 @@ async fn writer(
                 "{path}: resolved before writing"
             );
             let current = expected.acked.clone();
-            expected.pending = Some(Value {
-                data: data.clone(),
-                version: current.as_ref().map_or(0, |v| v.version + 1),
+            expected.pending = Some(match &current {
+                Some(_) if roll < SEQUENTIAL_SHARE + DELETE_SHARE => None,
+                Some(v) => Some(Value {
+                    data: data.clone(),
+                    version: v.version + 1,
+                }),
+                None => Some(Value {
+                    data: data.clone(),
+                    version: 0,
+                }),
             });
             current
         };
+        let deleting = current.is_some() && roll < SEQUENTIAL_SHARE + DELETE_SHARE;
         let write = async {
             match &current {
                 None => client
                     .create(&path, &data, &persistent())
                     .await
-                    .map(|(stat, _)| stat),
-                Some(v) => client.set_data(&path, &data, Some(v.version)).await,
+                    .map(|(stat, _)| Some(stat)),
+                Some(v) if deleting => client.delete(&path, Some(v.version)).await.map(|_| None),
+                Some(v) => client
+                    .set_data(&path, &data, Some(v.version))
+                    .await
+                    .map(Some),
             }
         };
         let outcome = tokio::select! {
@@ -199,21 +260,24 @@ async fn writer(
                 let mut model = model.lock().unwrap();
                 let expected = model.get_mut(&path).unwrap();
                 let value = expected.pending.take().unwrap();
-                if stat.version != value.version {
-                    report.violation = Some(format!(
-                        "{path}: acknowledged with version {}, expected {}",
-                        stat.version, value.version
-                    ));
-                    return report;
+                if let (Some(stat), Some(value)) = (stat, &value) {
+                    if stat.version != value.version {
+                        report.violation = Some(format!(
+                            "{path}: acknowledged with version {}, expected {}",
+                            stat.version, value.version
+                        ));
+                        return report;
+                    }
+                    report.max_zxid = report.max_zxid.max(stat.mzxid);
                 }
-                expected.acked = Some(value);
+                expected.acked = value;
                 report.acked += 1;
-                report.max_zxid = report.max_zxid.max(stat.mzxid);
             }
             // An answer that contradicts the model: a write was lost or applied twice.
             Ok(Err(e @ (zk::Error::NodeExists | zk::Error::BadVersion | zk::Error::NoNode))) => {
                 report.violation = Some(format!(
-                    "{path}: {e} for a write the model says must succeed (expected {:?})",
+                    "{path}: {e} for a {} the model says must succeed (expected {:?})",
+                    if deleting { "delete" } else { "write" },
                     current.map(|v| v.version)
                 ));
                 return report;
@@ -239,10 +303,19 @@ struct Check {
 async fn verify(client: &zk::Client, model: &Model, cycle: usize, seed: u64) -> Check {
     let mut check = Check::default();
     let paths: Vec<String> = model.lock().unwrap().keys().cloned().collect();
-    for path in paths {
-        let actual = within(client.get_data(&path)).await;
+    // The client sends a request when it is made: a chunk of them is pipelined.
+    let mut replies = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        if i % 512 == 0 {
+            replies = paths[i..paths.len().min(i + 512)]
+                .iter()
+                .map(|path| client.get_data(path))
+                .collect::<Vec<_>>();
+            replies.reverse();
+        }
+        let actual = within(replies.pop().unwrap()).await;
         let mut model = model.lock().unwrap();
-        let expected = model.get_mut(&path).unwrap();
+        let expected = model.get_mut(path).unwrap();
         let actual = match actual {
             Ok((data, stat)) => {
                 check.max_zxid = check.max_zxid.max(stat.czxid).max(stat.mzxid);
@@ -268,16 +341,16 @@ async fn verify(client: &zk::Client, model: &Model, cycle: usize, seed: u64) -> 
             if expected.pending.take().is_some() {
                 check.pending_lost += 1;
             }
-        } else if expected.pending.is_some() && actual == expected.pending {
-            expected.acked = expected.pending.take();
+        } else if expected.pending.as_ref() == Some(&actual) {
+            expected.acked = expected.pending.take().unwrap();
             check.pending_applied += 1;
         } else {
             panic!(
                 "cycle {cycle} (seed {seed}): {path} holds {:?}, but the last acknowledged \
-                 write was {:?} (and the unacknowledged one {:?})",
+                 write left {:?} (and the unacknowledged one {:?})",
                 describe(&actual),
                 describe(&expected.acked),
-                describe(&expected.pending),
+                expected.pending.as_ref().map(describe),
             );
         }
     }
@@ -339,26 +412,52 @@ async fn acknowledged_writes_survive_kill_9_at_random_moments() {
         total_lost += check.pending_lost;
         max_zxid = max_zxid.max(check.max_zxid);
 
-        // Zxids go on above everything seen before the kill.
-        let marker = format!("/markers/cycle-{cycle}");
         if cycle == 0 {
-            for parent in ["/crash", "/markers", "/sessions"] {
+            for parent in ["/bulk", "/seq", "/sessions"] {
                 within(checker.create(parent, b"", &persistent()))
                     .await
                     .unwrap();
             }
+            for chunk in (0..BULK_NODES).collect::<Vec<_>>().chunks(500) {
+                let mut multi = checker.new_multi_writer();
+                for i in chunk {
+                    multi
+                        .add_create(&format!("/bulk/f{i}"), b"", &persistent())
+                        .unwrap();
+                }
+                within(multi.commit()).await.unwrap();
+            }
+        } else {
+            let bulk = within(checker.list_children("/bulk")).await.unwrap();
+            let filler = bulk.iter().filter(|c| c.starts_with('f')).count();
+            assert_eq!(filler, BULK_NODES, "cycle {cycle} (seed {seed}): /bulk");
         }
-        let (stat, _) = within(checker.create(&marker, b"", &persistent()))
+
+        // Zxids and the sequential counter go on above everything used before the
+        // kill (acknowledged or not).
+        let existing = within(checker.list_children("/seq")).await.unwrap();
+        let max_suffix = existing
+            .iter()
+            .map(|name| name[name.len() - 10..].parse::<i64>().unwrap())
+            .max()
+            .unwrap_or(-1);
+        let sequential = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+        let (stat, suffix) = within(checker.create("/seq/cycle-", b"", &sequential))
             .await
-            .unwrap_or_else(|e| panic!("cycle {cycle} (seed {seed}): {marker}: {e}"));
+            .unwrap_or_else(|e| panic!("cycle {cycle} (seed {seed}): /seq/cycle-: {e}"));
         assert!(
             stat.czxid > max_zxid,
             "cycle {cycle} (seed {seed}): zxid {:#x} after a restart does not exceed {max_zxid:#x}",
             stat.czxid
         );
+        assert!(
+            suffix.into_i64() > max_suffix,
+            "cycle {cycle} (seed {seed}): sequential suffix {suffix} after a restart does not \
+             exceed {max_suffix}"
+        );
         max_zxid = stat.czxid;
         model.lock().unwrap().insert(
-            marker,
+            format!("/seq/cycle-{suffix}"),
             Expected {
                 acked: Some(Value {
                     data: Vec::new(),
