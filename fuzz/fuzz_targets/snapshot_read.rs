@@ -2,11 +2,7 @@
 //! loader itself must still refuse anything inconsistent without panicking).
 #![no_main]
 
-use ferrokeeper::persist::snapshot;
-use ferrokeeper::session::SessionTable;
-use libfuzzer_sys::fuzz_target;
+#[path = "../common/targets.rs"]
+mod targets;
 
-fuzz_target!(|data: &[u8]| {
-    let sessions = SessionTable::default();
-    let _ = snapshot::read(&mut &data[..], &sessions, 0);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::snapshot_read(data));
