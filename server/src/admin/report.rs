@@ -312,7 +312,7 @@ pub fn java_date(ms: u64) -> String {
     ];
     let secs = ms / 1000;
     let days = (secs / 86_400) as i64;
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = crate::time::civil_from_days(days);
     let rem = secs % 86_400;
     format!(
         "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
@@ -324,20 +324,6 @@ pub fn java_date(ms: u64) -> String {
         rem % 60,
         year
     )
-}
-
-/// Howard Hinnant's days-to-civil.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
