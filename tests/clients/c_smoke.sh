@@ -30,24 +30,11 @@ if [ $# -ne 1 ] || [[ "$1" != *:* ]]; then
     exit 2
 fi
 HP=$1
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 
 TOTAL=${C_SMOKE_TIMEOUT:-60}
-if [ -z "${_C_SMOKE_INNER:-}" ]; then
-    # Re-run this script under timeout(1). timeout puts itself and the script in
-    # a new process group and kills that whole group when the time is up; the
-    # trap forwards INT/TERM/HUP to it so an interrupted run leaves no orphans.
-    export _C_SMOKE_INNER=1
-    timeout -k 5 "$TOTAL" "$0" "$@" &
-    child=$!
-    trap 'kill -TERM "$child" 2>/dev/null' INT TERM HUP
-    wait "$child"
-    rc=$?
-    while kill -0 "$child" 2>/dev/null; do wait "$child"; rc=$?; done
-    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-        echo "c_smoke: FAIL: overall timeout of ${TOTAL}s exceeded"
-    fi
-    exit $rc
-fi
+bound_whole_run c_smoke "$TOTAL" "$0" "$@"
 
 CLI_MT=${CLI_MT:-}
 if [ -z "$CLI_MT" ]; then
@@ -107,22 +94,6 @@ zc() {
     _show
 }
 
-fail() {
-    FAILS=$((FAILS + 1))
-    echo "FAIL: $1"
-    echo "      command: $LAST_CMD"
-    head -40 <<<"$OUT" | sed 's/^/      | /'
-}
-ok() { CHECKS=$((CHECKS + 1)); [ -n "${VERBOSE:-}" ] && echo "ok: $1"; return 0; }
-expect() {
-    grep -Eq -- "$1" <<<"$OUT" && ok "$2" || fail "$2: output does not match /$1/"
-}
-expect_fixed() {
-    grep -Fq -- "$1" <<<"$OUT" && ok "$2" || fail "$2: output lacks '$1'"
-}
-reject() {
-    grep -Eq -- "$1" <<<"$OUT" && fail "$2: output unexpectedly matches /$1/" || ok "$2"
-}
 # children listed by ls/ls2 (tab-indented lines), sorted, comma-joined
 children() { sed -n 's/^\t\([^ =\t][^ =\t]*\)$/\1/p' <<<"$OUT" | sort | paste -sd, -; }
 # stat field from the C client's stat dump (e.g. czxid=2a6, version=1)

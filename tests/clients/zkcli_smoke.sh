@@ -22,25 +22,12 @@ if [ $# -ne 1 ] || [[ "$1" != *:* ]]; then
     exit 2
 fi
 HP=$1
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 
 # --- bound the whole script ---------------------------------------------------
 TOTAL=${ZKCLI_SMOKE_TIMEOUT:-120}
-if [ -z "${_ZKCLI_SMOKE_INNER:-}" ]; then
-    # Re-run this script under timeout(1). timeout puts itself and the script in
-    # a new process group and kills that whole group when the time is up; the
-    # trap forwards INT/TERM/HUP to it so an interrupted run leaves no orphans.
-    export _ZKCLI_SMOKE_INNER=1
-    timeout -k 5 "$TOTAL" "$0" "$@" &
-    child=$!
-    trap 'kill -TERM "$child" 2>/dev/null' INT TERM HUP
-    wait "$child"
-    rc=$?
-    while kill -0 "$child" 2>/dev/null; do wait "$child"; rc=$?; done
-    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-        echo "zkcli_smoke: FAIL: overall timeout of ${TOTAL}s exceeded"
-    fi
-    exit $rc
-fi
+bound_whole_run zkcli_smoke "$TOTAL" "$0" "$@"
 
 ZK_JAR=${ZK_JAR:-/usr/share/java/zookeeper.jar}
 ZKCLI=${ZKCLI:-java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp $ZK_JAR org.apache.zookeeper.ZooKeeperMain}
@@ -108,14 +95,7 @@ zks() {
     _show
 }
 
-fail() {
-    FAILS=$((FAILS + 1))
-    echo "FAIL: $1"
-    echo "      command: $LAST_CMD (rc=$RC)"
-    head -40 <<<"$OUT" | sed 's/^/      | /'
-}
 
-ok() { CHECKS=$((CHECKS + 1)); [ -n "${VERBOSE:-}" ] && echo "ok: $1"; return 0; }
 
 # expect_rc 0|nonzero DESCRIPTION
 expect_rc() {
@@ -124,18 +104,6 @@ expect_rc() {
     else
         [ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && ok "$2" || fail "$2: expected a failing (non-zero, non-timeout) exit status"
     fi
-}
-# expect ERE DESCRIPTION: some output line matches
-expect() {
-    grep -Eq -- "$1" <<<"$OUT" && ok "$2" || fail "$2: output does not match /$1/"
-}
-# expect_fixed STRING DESCRIPTION: output contains STRING literally
-expect_fixed() {
-    grep -Fq -- "$1" <<<"$OUT" && ok "$2" || fail "$2: output lacks '$1'"
-}
-# reject ERE DESCRIPTION: no output line matches
-reject() {
-    grep -Eq -- "$1" <<<"$OUT" && fail "$2: output unexpectedly matches /$1/" || ok "$2"
 }
 # field NAME: value of "NAME = value" from a stat printout in $OUT
 field() { sed -n "s/^$1 = //p" <<<"$OUT" | tail -1; }
