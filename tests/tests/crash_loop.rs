@@ -24,7 +24,7 @@
 //! - `FERROKEEPER_CRASH_CYCLES`: cycles to run; 20 by default, which CI runs in well
 //!   under a minute. For a soak run use 1000 or more, e.g.
 //!   `FERROKEEPER_CRASH_CYCLES=1000 cargo test --release --workspace --test crash_loop -- --nocapture`
-//!   (several minutes; a debug build needs about half a second a cycle).
+//!   (1,000 cycles took 13 minutes with a debug build on 2 cores, 300,000 writes).
 //! - `FERROKEEPER_CRASH_SEED`: the seed of the random choices (settings, kill moments,
 //!   data); printed at the start of every run so a failure's choices can be replayed
 //!   (the interleaving of the writers with the kill is up to the scheduler).
