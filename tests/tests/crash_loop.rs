@@ -23,8 +23,10 @@
 //! Knobs (environment):
 //! - `FERROKEEPER_CRASH_CYCLES`: cycles to run; 20 by default, which CI runs in well
 //!   under a minute. For a soak run use 1000 or more, e.g.
-//!   `FERROKEEPER_CRASH_CYCLES=1000 cargo test --release --workspace --test crash_loop -- --nocapture`
-//!   (1,000 cycles took 13 minutes with a debug build on 2 cores, 300,000 writes).
+//!   `cargo build --release -p ferrokeeper && FERROKEEPER_CRASH_CYCLES=1000 cargo test
+//!   --release -p ferrokeeper-tests --test crash_loop -- --nocapture` (the test runs the
+//!   `ferrokeeper` binary of its own profile; 1,000 cycles took 13 minutes with a debug
+//!   build on 2 cores, 300,000 writes).
 //! - `FERROKEEPER_CRASH_SEED`: the seed of the random choices (settings, kill moments,
 //!   data); printed at the start of every run so a failure's choices can be replayed
 //!   (the interleaving of the writers with the kill is up to the scheduler).
