@@ -1158,6 +1158,9 @@ fn random_sequences_match_zookeeper() {
 /// which nodes go, the notifications their deletion sends, and the tree afterwards.
 #[test]
 fn container_and_ttl_reaping_matches_zookeeper() {
+    // Long enough that no TTL node can expire while the scenario is being set up,
+    // however slow the machine.
+    const TTL_MS: i64 = 1500;
     let zk = start_real_zk(&["-Dznode.container.checkIntervalMs=100"]);
     let fk: ServerProcess = Launch::in_memory()
         .args(&[
@@ -1202,14 +1205,14 @@ fn container_and_ttl_reaping_matches_zookeeper() {
         container("/reap/c3"),
         plain("/reap/c3/x"),
         // TTL nodes: expired and childless (reaped), with a child or a long TTL (kept).
-        ttl("/reap/t1", 5, 200),
-        ttl("/reap/t2", 5, 200),
+        ttl("/reap/t1", 5, TTL_MS),
+        ttl("/reap/t2", 5, TTL_MS),
         plain("/reap/t2/x"),
         ttl("/reap/t3", 5, 600_000),
-        ttl("/reap/ts-", 6, 200),
+        ttl("/reap/ts-", 6, TTL_MS),
         // A container emptied by a multi, holding a TTL child that expires.
         container("/reap/c4"),
-        ttl("/reap/c4/t", 5, 200),
+        ttl("/reap/c4/t", 5, TTL_MS),
     ];
     let mut xid = 1;
     for request in &setup {
@@ -1239,20 +1242,20 @@ fn container_and_ttl_reaping_matches_zookeeper() {
         seq.run_request(1, xid, &req::get_children2(path, true));
         xid += 1;
     }
-    let request = req::delete("/reap/c1/x", -1);
-    seq.history.push(describe(&request));
-    seq.run_request(0, xid, &request);
-    xid += 1;
-    seq.zk.flush_others(None);
-    seq.fk.flush_others(None);
     seq.compare();
-
+    // From here on the two reapers run on their own clocks: what each server says is
+    // compared as a set once both have had time to reap everything that is due.
     let marks: Vec<Vec<usize>> = [&seq.zk, &seq.fk]
         .iter()
         .map(|side| side.pending.iter().map(Vec::len).collect())
         .collect();
-    // Two seconds, pinging (EXPIRY_SLOT's session has a 1 s timeout).
-    for _ in 0..10 {
+    let request = req::delete("/reap/c1/x", -1);
+    seq.history.push(describe(&request));
+    seq.run_request(0, xid, &request);
+    xid += 1;
+    // TTL_MS plus a few reaper intervals, pinging (EXPIRY_SLOT's session has a 1 s
+    // timeout).
+    for _ in 0..(TTL_MS / 200 + 10) {
         std::thread::sleep(Duration::from_millis(200));
         seq.zk.flush_others(None);
         seq.fk.flush_others(None);
