@@ -101,13 +101,22 @@ fn main() -> std::process::ExitCode {
                     println!("{}", server.addr);
                 }
                 tokio::select! {
-                    _ = server.wait() => {}
+                    stopped = server.wait() => {
+                        // Only a failure stops the server on its own (e.g. a log that
+                        // cannot go on): say so and exit non-zero.
+                        if let Err(e) = stopped {
+                            tracing::error!(error = %e, "stopping");
+                            eprintln!("ferrokeeper: {e}");
+                            return std::process::ExitCode::from(1);
+                        }
+                    }
                     signal = stop => tracing::info!(signal, "stopping"),
                 }
                 std::process::ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("ferrokeeper: cannot listen: {e}");
+                tracing::error!(error = %e, "cannot start");
+                eprintln!("ferrokeeper: {e}");
                 std::process::ExitCode::from(1)
             }
         }
