@@ -249,6 +249,18 @@ async fn handle_request(
             )
             .await?
         }
+        Err(ErrorCode::MarshallingError) if op == OpCode::Multi => {
+            submit(
+                shared,
+                conn,
+                Work::UndecodableMulti {
+                    conn: conn.clone(),
+                    xid: header.xid,
+                    received,
+                },
+            )
+            .await?
+        }
         Err(err) if conn.in_flight() == 0 => {
             conn.reply(header.xid, shared.last_zxid(), err, None);
             shared.record_answer(conn, received);

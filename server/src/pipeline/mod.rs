@@ -53,6 +53,13 @@ pub enum Work {
         err: ErrorCode,
         received: Instant,
     },
+    /// A multi whose body could not be decoded: ZooKeeper logs it as a failed
+    /// transaction, so it takes a zxid like any failed write.
+    UndecodableMulti {
+        conn: Arc<Conn>,
+        xid: i32,
+        received: Instant,
+    },
     /// A new session for a connection that completed its handshake.
     CreateSession {
         conn: Arc<Conn>,
@@ -288,6 +295,24 @@ fn prepare(
             err,
             received,
         },
+        Work::UndecodableMulti {
+            conn,
+            xid,
+            received,
+        } => {
+            let session_id = conn.session_id();
+            Step::Txn {
+                txn: txn(pending, session_id, &server, &mut |_| {
+                    TxnOp::Error(ErrorCode::MarshallingError)
+                }),
+                origin: Origin::Client {
+                    conn,
+                    xid,
+                    op: OpCode::Multi,
+                    received,
+                },
+            }
+        }
         Work::CreateSession {
             conn,
             timeout_ms,
