@@ -388,11 +388,17 @@ fn a_multi_of_the_wrong_kind_of_ops_fails_as_a_whole_with_marshalling_error() {
 fn an_undecodable_multi_takes_a_zxid_like_a_failed_write() {
     let server = ServerProcess::start(&[]);
     let mut w = Wire::connect(server.addr);
-    let before = w.call(1, &req::create("/z", b"", CreateMode::Persistent)).header.zxid;
+    let before = w
+        .call(1, &req::create("/z", b"", CreateMode::Persistent))
+        .header
+        .zxid;
     let mixed = w.call(2, &req::multi(vec![create("/a"), req::read_data_op("/")]));
     assert_eq!(mixed.err(), ErrorCode::MarshallingError.code());
     assert_eq!(mixed.header.zxid, before + 1);
-    let after = w.call(3, &req::create("/y", b"", CreateMode::Persistent)).header.zxid;
+    let after = w
+        .call(3, &req::create("/y", b"", CreateMode::Persistent))
+        .header
+        .zxid;
     assert_eq!(after, before + 2);
 }
 
