@@ -803,6 +803,21 @@ struct Sequence {
 }
 
 impl Sequence {
+    /// A sequence with every session slot connected on both servers.
+    fn connected(seed: u64, zk_addr: SocketAddr, fk_addr: SocketAddr) -> Sequence {
+        let mut seq = Sequence {
+            seed,
+            zk: Side::new("zookeeper", zk_addr),
+            fk: Side::new("ferrokeeper", fk_addr),
+            history: Vec::new(),
+        };
+        for slot in 0..SLOTS {
+            seq.zk.connect(slot, slot);
+            seq.fk.connect(slot, slot);
+        }
+        seq
+    }
+
     fn fail(&self, what: &str) -> ! {
         let start = self.history.len().saturating_sub(40);
         panic!(
@@ -1171,16 +1186,7 @@ fn container_and_ttl_reaping_matches_zookeeper() {
             "znode.container.checkIntervalMs=100",
         ])
         .start();
-    let mut seq = Sequence {
-        seed: 0,
-        zk: Side::new("zookeeper", zk.addr),
-        fk: Side::new("ferrokeeper", fk.addr),
-        history: Vec::new(),
-    };
-    for slot in 0..SLOTS {
-        seq.zk.connect(slot, slot);
-        seq.fk.connect(slot, slot);
-    }
+    let mut seq = Sequence::connected(0, zk.addr, fk.addr);
     let raw = |op: OpCode, path: &str, flags: i32, ttl: i64| {
         Request::Create(req::create_raw(
             op,
@@ -1294,16 +1300,7 @@ fn data_around_jute_maxbuffer_matches_zookeeper() {
     let fk: ServerProcess = Launch::in_memory()
         .args(&["--tick-time", "500", "--set", "jute.maxbuffer=4096"])
         .start();
-    let mut seq = Sequence {
-        seed: 0,
-        zk: Side::new("zookeeper", zk.addr),
-        fk: Side::new("ferrokeeper", fk.addr),
-        history: Vec::new(),
-    };
-    for slot in 0..SLOTS {
-        seq.zk.connect(slot, slot);
-        seq.fk.connect(slot, slot);
-    }
+    let mut seq = Sequence::connected(0, zk.addr, fk.addr);
     let mut xid = 1;
     let mut closes = 0;
     let mut step = |seq: &mut Sequence, request: Request| {

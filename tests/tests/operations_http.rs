@@ -288,11 +288,8 @@ fn admin_server_is_off_when_disabled_and_a_busy_port_is_only_a_warning() {
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
-#[test]
-fn prometheus_endpoint_serves_zookeepers_metric_names() {
-    if real_zookeeper() {
-        return;
-    }
+/// A server with ZooKeeper's Prometheus provider on a free loopback port.
+fn start_with_prometheus() -> (ServerProcess, u16) {
     let port = free_port();
     let server = ServerProcess::start(&[
         "--set",
@@ -302,6 +299,15 @@ fn prometheus_endpoint_serves_zookeepers_metric_names() {
         "--set",
         &format!("metricsProvider.httpPort={port}"),
     ]);
+    (server, port)
+}
+
+#[test]
+fn prometheus_endpoint_serves_zookeepers_metric_names() {
+    if real_zookeeper() {
+        return;
+    }
+    let (server, port) = start_with_prometheus();
     let mut w = Wire::connect(server.addr);
     assert_eq!(
         w.call(1, &req::create("/m", b"x", CreateMode::Ephemeral))
@@ -413,15 +419,7 @@ fn prometheus_text_parses_with_python_prometheus_client() {
             .expect("run pip");
         assert!(installed.success(), "pip install prometheus_client failed");
     }
-    let port = free_port();
-    let server = ServerProcess::start(&[
-        "--set",
-        "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
-        "--set",
-        "metricsProvider.httpHost=127.0.0.1",
-        "--set",
-        &format!("metricsProvider.httpPort={port}"),
-    ]);
+    let (server, port) = start_with_prometheus();
     let mut w = Wire::connect(server.addr);
     assert_eq!(
         w.call(1, &req::create("/p", b"x", CreateMode::Persistent))
