@@ -196,6 +196,11 @@ impl Wire {
         self.write_raw(&typed_request_frame(xid, request));
     }
 
+    /// Sends a typed request the server may refuse mid-write by closing.
+    pub fn send_lossy(&mut self, xid: i32, request: &Request) {
+        self.write_raw_lossy(&typed_request_frame(xid, request));
+    }
+
     /// Sends a request and returns its reply; notifications that arrive first are
     /// returned too, in arrival order.
     pub fn call_with_events(&mut self, xid: i32, request: &Request) -> (Reply, Vec<Reply>) {

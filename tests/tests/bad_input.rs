@@ -76,7 +76,7 @@ fn frames_up_to_jute_maxbuffer_are_read_and_longer_ones_close_the_connection() {
     assert_eq!(frame_len, 2000);
     assert_eq!(w.call(2, &fits).err(), 0);
     let too_big = req::set_data("/big", &[7; 2000 - 23], -1);
-    w.send(3, &too_big);
+    w.send_lossy(3, &too_big);
     w.expect_closed();
     let mut check = Wire::connect(server.addr);
     let data = check

@@ -603,7 +603,8 @@ fn data_at_the_default_jute_maxbuffer_is_stored_and_one_byte_more_closes_the_con
         .decode::<GetDataResponse>();
     assert_eq!(data.data.map(|d| d.len()), Some(at_limit));
     let mut over = Wire::connect(server.addr);
-    over.send(1, &req::set_data("/max", &vec![8; at_limit + 1], -1));
+    // The server may close as soon as it reads the length prefix, mid-write.
+    over.send_lossy(1, &req::set_data("/max", &vec![8; at_limit + 1], -1));
     over.expect_closed();
     let data = w
         .call(4, &req::get_data("/max", false))
