@@ -24,8 +24,10 @@ if ((${#need_pkgs[@]})); then
         SUDO="sudo"
     fi
     log=$(mktemp)
-    if ! { $SUDO apt-get update -q && \
-           DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need_pkgs[@]}"; } >"$log" 2>&1; then
+    # Wait for a concurrent apt-get (another test binary, an unattended upgrade).
+    lock_wait=(-o DPkg::Lock::Timeout=300)
+    if ! { $SUDO apt-get "${lock_wait[@]}" update -q && \
+           DEBIAN_FRONTEND=noninteractive $SUDO apt-get "${lock_wait[@]}" install -y -q "${need_pkgs[@]}"; } >"$log" 2>&1; then
         cat "$log" >&2
         rm -f "$log"
         die "apt-get install ${need_pkgs[*]} failed"

@@ -1,7 +1,7 @@
 //! Helpers shared by the end-to-end tests: start the real `ferrokeeper` binary on a
 //! free loopback port and stop it when the test ends; talk to it with the Rust
 //! `zookeeper-client` ([`zkc`]), with hand-made frames ([`wire`]), or through a proxy
-//! that can cut connections ([`proxy`]).
+//! that can cut connections ([`proxy`]); write and read back a whole tree ([`state`]).
 //!
 //! Setting `FERROKEEPER_TEST_REAL_ZK=1` runs the same tests against Apache ZooKeeper
 //! (`ZK_JAR`, default `/usr/share/java/zookeeper.jar`) instead, to check that what a
@@ -9,6 +9,7 @@
 //! and system properties.
 
 pub mod proxy;
+pub mod state;
 pub mod wire;
 pub mod zkc;
 
@@ -67,17 +68,33 @@ impl ServerProcess {
 
     /// Apache ZooKeeper with ferrokeeper's flags translated.
     fn start_real_zookeeper(args: &[&str]) -> ServerProcess {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = free_port();
         let scratch =
             std::env::temp_dir().join(format!("ferrokeeper-realzk-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(scratch.join("data")).expect("scratch dir");
+        Self::start_zookeeper(&scratch.join("data"), port, scratch, args)
+    }
+
+    /// Apache ZooKeeper on `data_dir` (which outlives it) and `port`, with
+    /// ferrokeeper's flags translated: the reference server, to hand its data
+    /// directory over to ferrokeeper.
+    pub fn start_zookeeper_on(data_dir: &Path, port: u16, args: &[&str]) -> ServerProcess {
+        let scratch = scratch_dir("zookeeper");
+        Self::start_zookeeper(data_dir, port, scratch, args)
+    }
+
+    /// ZooKeeper with its zoo.cfg and log in `scratch`, removed when it is dropped.
+    fn start_zookeeper(
+        data_dir: &Path,
+        port: u16,
+        scratch: PathBuf,
+        args: &[&str],
+    ) -> ServerProcess {
+        std::fs::create_dir_all(data_dir).expect("data dir");
+        std::fs::create_dir_all(&scratch).expect("scratch dir");
         let mut cfg = format!(
             "dataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n\
              maxClientCnxns=0\n4lw.commands.whitelist=*\n",
-            scratch.join("data").display()
+            data_dir.display()
         );
         let mut props = vec!["-Dzookeeper.admin.enableServer=false".to_owned()];
         let mut tick = "2000".to_owned();
@@ -395,6 +412,27 @@ pub fn read_log(path: &Path) -> String {
         }
     }
     out
+}
+
+/// Installs Apache ZooKeeper and the real clients (`tests/clients/install.sh`: apt-get
+/// and pip, only what is missing), once per test binary.
+pub fn install_real_clients() {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/install.sh");
+        let status = Command::new(&script)
+            .status()
+            .expect("run tests/clients/install.sh");
+        assert!(status.success(), "tests/clients/install.sh failed");
+    });
+}
+
+/// A loopback port nothing listens on (for a server that must come back on it).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
 }
 
 /// A new, empty directory under the system temp dir, unique to this process and call.

@@ -16,14 +16,16 @@
 //!
 //! The random crash loop is in `crash_loop.rs`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferrokeeper_storage::env::{FileSystem, StdFileSystem};
 use ferrokeeper_storage::{read_segment, SegmentDump};
-use ferrokeeper_tests::zkc::{connect, connect_as, digest_id, ephemeral, persistent, within};
+use ferrokeeper_tests::state::{
+    anyone, assert_same_tree, max_zxid, populate, read_tree, Tree, BOB,
+};
+use ferrokeeper_tests::zkc::{connect, connect_as, ephemeral, persistent, within};
 use ferrokeeper_tests::{scratch_dir, Launch, ServerProcess};
 use zookeeper_client as zk;
 
@@ -173,111 +175,6 @@ fn replayed(log: &str) -> u64 {
         .unwrap_or_else(|| panic!("no \"recovered\" line in the server's log:\n{log}"))
         .parse()
         .expect("replayed count")
-}
-
-/// Every node: data, stat and ACL.
-type Tree = BTreeMap<String, (Vec<u8>, zk::Stat, Vec<zk::Acl>)>;
-
-async fn read_tree(client: &zk::Client) -> Tree {
-    let mut tree = Tree::new();
-    let mut todo = vec!["/".to_owned()];
-    while let Some(path) = todo.pop() {
-        let (data, stat) = within(client.get_data(&path)).await.expect(&path);
-        let (acl, _) = within(client.get_acl(&path)).await.expect(&path);
-        for child in within(client.list_children(&path)).await.expect(&path) {
-            todo.push(match path.as_str() {
-                "/" => format!("/{child}"),
-                _ => format!("{path}/{child}"),
-            });
-        }
-        tree.insert(path, (data, stat, acl));
-    }
-    tree
-}
-
-fn max_zxid(tree: &Tree) -> i64 {
-    tree.values()
-        .map(|(_, s, _)| s.czxid.max(s.mzxid).max(s.pzxid))
-        .max()
-        .unwrap_or(0)
-}
-
-fn assert_same_tree(before: &Tree, after: &Tree) {
-    let paths = |t: &Tree| t.keys().cloned().collect::<Vec<_>>();
-    assert_eq!(paths(after), paths(before), "the same nodes");
-    for (path, node) in before {
-        assert_eq!(&after[path], node, "{path}: data, stat and ACL");
-    }
-}
-
-const BOB: &str = "bob:secret";
-
-fn bob(perms: zk::Permission) -> zk::Acl {
-    zk::Acl::new(perms, zk::AuthId::new("digest", &digest_id(BOB)))
-}
-
-fn anyone(perms: zk::Permission) -> zk::Acl {
-    zk::Acl::new(perms, zk::AuthId::anyone())
-}
-
-/// Writes a bit of everything a restart must keep: data of several sizes, versions,
-/// ACLs (changed once), sequential children (one deleted), a deleted node, a multi.
-/// Returns the zxid of the last write.
-async fn populate(client: &zk::Client) -> i64 {
-    let p = persistent();
-    within(client.create("/app", b"app", &p)).await.unwrap();
-    within(client.create("/app/config", b"v0", &p))
-        .await
-        .unwrap();
-    for v in 0..3 {
-        within(client.set_data("/app/config", format!("v{}", v + 1).as_bytes(), Some(v)))
-            .await
-            .unwrap();
-    }
-    within(client.create("/app/empty", b"", &p)).await.unwrap();
-    let big: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    within(client.create("/app/big", &big, &p)).await.unwrap();
-    let shared = [bob(zk::Permission::ALL), anyone(zk::Permission::READ)];
-    let shared_create = zk::CreateMode::Persistent.with_acls(zk::Acls::new(&shared));
-    within(client.create("/app/shared", b"read-only for others", &shared_create))
-        .await
-        .unwrap();
-    let private = [bob(zk::Permission::ALL)];
-    let private_create = zk::CreateMode::Persistent.with_acls(zk::Acls::new(&private));
-    within(client.create("/app/private", b"bob only", &private_create))
-        .await
-        .unwrap();
-    within(client.set_acl(
-        "/app/shared",
-        &[
-            bob(zk::Permission::ALL),
-            anyone(zk::Permission::READ | zk::Permission::WRITE),
-        ],
-        Some(0),
-    ))
-    .await
-    .unwrap();
-    within(client.create("/app/seq", b"", &p)).await.unwrap();
-    let seq = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
-    for i in 0..5 {
-        within(client.create("/app/seq/item-", format!("{i}").as_bytes(), &seq))
-            .await
-            .unwrap();
-    }
-    within(client.delete("/app/seq/item-0000000002", Some(0)))
-        .await
-        .unwrap();
-    within(client.create("/app/gone", b"", &p)).await.unwrap();
-    within(client.delete("/app/gone", None)).await.unwrap();
-    let mut multi = client.new_multi_writer();
-    multi.add_create("/app/multi-a", b"a", &p).unwrap();
-    multi.add_set_data("/app/config", b"v4", Some(3)).unwrap();
-    multi.add_check_version("/app/empty", 0).unwrap();
-    within(multi.commit()).await.unwrap();
-    let (stat, _) = within(client.create("/app/last", b"last", &p))
-        .await
-        .unwrap();
-    stat.czxid
 }
 
 /// Sets `/app/counter` `n` times (creating it first); returns the last zxid.
@@ -727,7 +624,8 @@ async fn sessions_whose_clients_do_not_come_back_expire_after_a_restart() {
     within(expired).await;
     let took = launched.elapsed();
     assert!(took >= Duration::from_millis(900), "expired after {took:?}");
-    assert!(took < Duration::from_millis(5000), "expired after {took:?}");
+    // Generous: a loaded 2-core machine delays the ticks.
+    assert!(took < Duration::from_millis(10_000), "expired after {took:?}");
     let err = within(
         zk::Client::connector()
             .with_session(gone_session)

@@ -1,10 +1,12 @@
-//! The records of `zookeeper.jute` that travel between client and server, field order as
-//! on the wire. Grouped by what they are for.
+//! The records of `zookeeper.jute`, field order as on the wire: those that travel
+//! between client and server, and those ZooKeeper keeps in its data directory
+//! ([`persistence`]). Grouped by what they are for.
 
 mod connect;
 mod data;
 mod headers;
 mod ops;
+pub mod persistence;
 mod watches;
 
 pub use connect::{ConnectRequest, ConnectResponse};

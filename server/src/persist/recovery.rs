@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use ferrokeeper_storage::env::{FileSystem, StdFileSystem};
 use ferrokeeper_storage::{
-    latest_valid_snapshot, remove_temp_files, Log, LogOptions, RecoveryMode, SnapshotReader,
+    latest_valid_snapshot, remove_temp_files, Log, LogOptions, RecoveryMode, SnapshotOptions,
+    SnapshotReader,
 };
 
+use super::zookeeper::{self, ImportError, ZkFiles};
 use super::{snapshot, txn_codec};
 use crate::config::Config;
 use crate::pipeline::apply::Applier;
@@ -59,11 +61,54 @@ pub enum RecoveryError {
         path: PathBuf,
         source: snapshot::LoadError,
     },
+    #[error(transparent)]
+    ZooKeeper(#[from] ImportError),
+    #[error(
+        "{dir} holds ZooKeeper files up to zxid 0x{zookeeper:x}, newer than Ferrokeeper's \
+         own state (0x{own:x}): ZooKeeper ran on this directory after Ferrokeeper did. \
+         Move ZooKeeper's version-2 directory away to keep Ferrokeeper's state, or \
+         Ferrokeeper's snapshot.* and log.* files away to take ZooKeeper's over again"
+    )]
+    ZooKeeperNewer {
+        dir: PathBuf,
+        zookeeper: i64,
+        own: i64,
+    },
     #[error("log entry 0x{zxid:x} cannot be decoded: {source}")]
     Entry {
         zxid: i64,
         source: ferrokeeper_protocol::DecodeError,
     },
+}
+
+/// Apache ZooKeeper's state, taken over from its files and saved as Ferrokeeper's
+/// first snapshot before anything is served, so later starts read only Ferrokeeper's
+/// own files.
+fn take_over_zookeeper(
+    config: &Config,
+    dirs: &Dirs,
+    files: &ZkFiles,
+    sessions: &SessionTable,
+) -> Result<DataTree, RecoveryError> {
+    let started = std::time::Instant::now();
+    let imported = zookeeper::import(files, sessions, now_ms())?;
+    let saved = snapshot::save(
+        &imported.tree,
+        sessions,
+        &dirs.snapshots,
+        snapshot_options(config),
+    )?;
+    tracing::info!(
+        from = %imported.snapshot.as_deref().unwrap_or(Path::new("(no snapshot)")).display(),
+        replayed = imported.replayed,
+        zxid = format_args!("0x{:x}", imported.tree.last_zxid()),
+        nodes = imported.tree.node_count(),
+        sessions = sessions.len(),
+        saved = %saved.path.display(),
+        ms = started.elapsed().as_millis() as u64,
+        "took over Apache ZooKeeper's data directory (its files are left as they are)"
+    );
+    Ok(imported.tree)
 }
 
 pub fn log_options(config: &Config) -> LogOptions {
@@ -76,6 +121,12 @@ pub fn log_options(config: &Config) -> LogOptions {
             RecoveryMode::Strict
         },
         ..LogOptions::default()
+    }
+}
+
+pub fn snapshot_options(config: &Config) -> SnapshotOptions {
+    SnapshotOptions {
+        zstd_level: config.snapshot_zstd_level,
     }
 }
 
@@ -104,6 +155,7 @@ pub fn recover(config: &Config, dirs: &Dirs) -> Result<Recovered, RecoveryError>
     for invalid in &selection.invalid_newer {
         tracing::warn!(%invalid, "skipping a newer snapshot that fails verification");
     }
+    let zookeeper_files = ZkFiles::list(&dirs.snapshots, &dirs.log)?;
     let (mut tree, snapshot_zxid) = match &selection.latest {
         Some(info) => {
             let started = std::time::Instant::now();
@@ -124,6 +176,11 @@ pub fn recover(config: &Config, dirs: &Dirs) -> Result<Recovered, RecoveryError>
             );
             (tree, info.zxid)
         }
+        None if recovery.last_zxid() == 0 && !zookeeper_files.is_empty() => {
+            let tree = take_over_zookeeper(config, dirs, &zookeeper_files, &sessions)?;
+            let zxid = tree.last_zxid();
+            (tree, zxid)
+        }
         None => (DataTree::new(), 0),
     };
     let mut replayed = 0;
@@ -143,6 +200,17 @@ pub fn recover(config: &Config, dirs: &Dirs) -> Result<Recovered, RecoveryError>
         applier.apply(&txn);
         applier.events.clear();
         replayed += 1;
+    }
+    // Only a state of Ferrokeeper's own can be older than ZooKeeper's files.
+    let own_state = selection.latest.is_some() || recovery.last_zxid() != 0;
+    if let Some(zookeeper) = zookeeper_files.newest_named_zxid().filter(|_| own_state) {
+        if zookeeper > tree.last_zxid() {
+            return Err(RecoveryError::ZooKeeperNewer {
+                dir: dirs.snapshots.join(zookeeper::files::VERSION_DIR),
+                zookeeper,
+                own: tree.last_zxid(),
+            });
+        }
     }
     // Restored sessions get a full timeout to reconnect, as in ZooKeeper.
     let now = now_ms();

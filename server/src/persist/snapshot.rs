@@ -9,11 +9,13 @@
 //! one that the image already reflects changes nothing (see `pipeline::apply`).
 
 use std::io::{Read, Write};
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use ferrokeeper_protocol::records::Acl;
 use ferrokeeper_protocol::{DecodeError, Jute};
+use ferrokeeper_storage::{SnapshotInfo, SnapshotOptions, SnapshotWriter};
 use parking_lot::RwLock;
 
 use crate::session::{Session, SessionTable};
@@ -131,6 +133,25 @@ pub fn write(
     let mut encoder = Encoder::start(tree.last_zxid(), sessions);
     while !encoder.step(tree, usize::MAX, out)? {}
     Ok(())
+}
+
+/// Writes an exact image of `tree` and `sessions` as a new snapshot file in `dir`.
+pub fn save(
+    tree: &DataTree,
+    sessions: &SessionTable,
+    dir: &Path,
+    options: SnapshotOptions,
+) -> ferrokeeper_storage::Result<SnapshotInfo> {
+    let mut records: Vec<SessionRecord> = sessions
+        .all()
+        .iter()
+        .map(|s| SessionRecord::of(s))
+        .collect();
+    records.sort_by_key(|s| s.id);
+    let mut writer = SnapshotWriter::create(dir, tree.last_zxid(), options)?;
+    // The writer keeps the first failed write and `finish` reports it.
+    let _ = write(tree, &records, &mut writer);
+    writer.finish()
 }
 
 /// Writes a fuzzy image of the tree behind `lock`, starting at `zxid` (at most the

@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 
 use ferrokeeper_storage::env::{FileSystem, StdFileSystem};
 use ferrokeeper_storage::log::LOCK_FILE;
-use ferrokeeper_storage::{SnapshotInfo, SnapshotOptions, SnapshotWriter};
+use ferrokeeper_storage::SnapshotInfo;
 
 use super::ToolError;
 use crate::config::Config;
-use crate::persist::recovery::{recover, Dirs, RecoveryError};
-use crate::persist::snapshot::{self, SessionRecord};
+use crate::persist::recovery::{recover, snapshot_options, Dirs, RecoveryError};
+use crate::persist::snapshot;
 
 /// What a `snapshot take` did.
 #[derive(Debug)]
@@ -52,27 +52,18 @@ pub fn take(config: &Config) -> Result<Taken, ToolError> {
         }
         e => ToolError::Failed(format!("cannot recover the state: {e}")),
     })?;
-    let tree = &recovered.tree;
-    let mut sessions: Vec<SessionRecord> = recovered
-        .sessions
-        .all()
-        .iter()
-        .map(|s| SessionRecord::of(s))
-        .collect();
-    sessions.sort_by_key(|s| s.id);
-    let options = SnapshotOptions {
-        zstd_level: config.snapshot_zstd_level,
-    };
-    let failed = |e: &dyn std::fmt::Display| {
+    let info = snapshot::save(
+        &recovered.tree,
+        &recovered.sessions,
+        &dirs.snapshots,
+        snapshot_options(config),
+    )
+    .map_err(|e| {
         ToolError::Failed(format!(
             "cannot write the snapshot in {}: {e}",
             dirs.snapshots.display()
         ))
-    };
-    let mut writer = SnapshotWriter::create(&dirs.snapshots, tree.last_zxid(), options)
-        .map_err(|e| failed(&e))?;
-    snapshot::write(tree, &sessions, &mut writer).map_err(|e| failed(&e))?;
-    let info = writer.finish().map_err(|e| failed(&e))?;
+    })?;
     // The log (and its lock) is held until the snapshot is in place.
     drop(recovered.log);
     Ok(Taken {
@@ -80,7 +71,7 @@ pub fn take(config: &Config) -> Result<Taken, ToolError> {
         dirs,
         replayed: recovered.replayed,
         nodes: recovered.tree.node_count(),
-        sessions: sessions.len(),
+        sessions: recovered.sessions.len(),
     })
 }
 

@@ -1,0 +1,179 @@
+//! Starting on Apache ZooKeeper's data directory. ZooKeeper keeps its snapshots in
+//! `dataDir/version-2` and its log in `dataLogDir/version-2`; Ferrokeeper keeps its
+//! own files beside them, in dataDir and dataLogDir. When it finds none of its own but
+//! ZooKeeper's, it loads ZooKeeper's newest valid snapshot and replays ZooKeeper's log
+//! after it through the same state machine that serves writes (the recovery then
+//! writes the result as Ferrokeeper's first snapshot). Sessions keep their ids,
+//! timeouts and ZooKeeper's derived passwords, so connected clients reconnect as after
+//! a restart. ZooKeeper's files are only read, never changed.
+
+mod cursor;
+pub mod files;
+mod password;
+mod snapshot;
+mod txn;
+mod txn_log;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::pipeline::apply::Applier;
+use crate::pipeline::txn::{zxid_epoch, Zxid};
+use crate::session::{Session, SessionTable};
+use crate::tree::DataTree;
+pub use files::ZkFiles;
+
+/// Why ZooKeeper's files could not be taken over.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read ZooKeeper's {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("ZooKeeper's {path} is corrupt at byte {offset}: {reason}")]
+    Corrupt {
+        path: PathBuf,
+        offset: u64,
+        reason: String,
+    },
+    #[error("ZooKeeper's {path}: not supported: {what}")]
+    Unsupported { path: PathBuf, what: String },
+    #[error("no valid ZooKeeper snapshot among {count} in {dir}")]
+    NoValidSnapshot { dir: PathBuf, count: usize },
+    #[error(
+        "ZooKeeper's log is missing transactions: after 0x{after:x} comes 0x{next:x} \
+         (in {path} at byte {offset})"
+    )]
+    Gap {
+        after: Zxid,
+        next: Zxid,
+        path: PathBuf,
+        offset: u64,
+    },
+}
+
+/// ZooKeeper's state, ready to serve.
+pub struct Imported {
+    pub tree: DataTree,
+    /// The snapshot it started from (`None`: ZooKeeper's log from the start).
+    pub snapshot: Option<PathBuf>,
+    /// Log entries applied after the snapshot.
+    pub replayed: u64,
+}
+
+/// Loads ZooKeeper's state into a tree and `sessions`.
+pub fn import(
+    files: &ZkFiles,
+    sessions: &SessionTable,
+    now_ms: u64,
+) -> Result<Imported, ImportError> {
+    let (mut tree, snapshot) = newest_valid_snapshot(files, sessions, now_ms)?;
+    let start = tree.last_zxid();
+    let mut applier = Applier {
+        tree: &mut tree,
+        sessions,
+        events: Vec::new(),
+    };
+    let mut replayed = 0;
+    for file in logs_after(files, start) {
+        let log = txn_log::read(file)?;
+        if let Some(torn) = &log.torn {
+            tracing::warn!(
+                path = %file.path.display(),
+                offset = torn.offset,
+                dropped_bytes = torn.bytes,
+                "ZooKeeper's log ends with {}; reading stops there, as ZooKeeper's does",
+                torn.reason
+            );
+        }
+        for entry in &log.entries {
+            let last = applier.tree.last_zxid();
+            let zxid = entry.header.zxid;
+            if zxid <= last {
+                continue;
+            }
+            if !follows(last, zxid) {
+                return Err(ImportError::Gap {
+                    after: last,
+                    next: zxid,
+                    path: file.path.clone(),
+                    offset: entry.offset as u64,
+                });
+            }
+            let txn = txn::convert(entry, applier.tree).map_err(|reason| ImportError::Corrupt {
+                path: file.path.clone(),
+                offset: entry.offset as u64,
+                reason,
+            })?;
+            applier.apply(&txn);
+            applier.events.clear();
+            replayed += 1;
+        }
+    }
+    Ok(Imported {
+        tree,
+        snapshot: snapshot.map(|file| file.path.clone()),
+        replayed,
+    })
+}
+
+/// The newest snapshot that reads back whole, as ZooKeeper picks it; none at all
+/// starts from an empty tree and the whole log.
+fn newest_valid_snapshot<'a>(
+    files: &'a ZkFiles,
+    sessions: &SessionTable,
+    now_ms: u64,
+) -> Result<(DataTree, Option<&'a files::ZkFile>), ImportError> {
+    for file in files.snapshots.iter().rev() {
+        match snapshot::read(file) {
+            Ok(snapshot) => {
+                for (id, timeout_ms) in snapshot.sessions {
+                    let password = password::zookeeper_password(id);
+                    sessions.insert(Arc::new(Session::new(id, password, timeout_ms, now_ms)));
+                }
+                return Ok((snapshot.tree, Some(file)));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "skipping a ZooKeeper snapshot that does not read back")
+            }
+        }
+    }
+    match files.snapshots.first() {
+        Some(first) => Err(ImportError::NoValidSnapshot {
+            dir: first.path.parent().unwrap_or(&first.path).to_owned(),
+            count: files.snapshots.len(),
+        }),
+        None => Ok((DataTree::new(), None)),
+    }
+}
+
+/// FileTxnLog.getLogFiles: the newest log that starts at or before `zxid`, and all
+/// later ones.
+fn logs_after(files: &ZkFiles, zxid: Zxid) -> &[files::ZkFile] {
+    let first = files
+        .logs
+        .iter()
+        .rposition(|log| log.zxid <= zxid)
+        .unwrap_or(0);
+    &files.logs[first.min(files.logs.len())..]
+}
+
+/// Whether `next` may directly follow `last`: the next counter, or the start of a
+/// later epoch (a new leader's first transaction).
+fn follows(last: Zxid, next: Zxid) -> bool {
+    next == last + 1 || (zxid_epoch(next) > zxid_epoch(last) && next as u32 <= 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transactions_follow_by_counter_or_a_new_epoch() {
+        assert!(follows(0x5, 0x6));
+        assert!(follows(0x1_0000_0009, 0x2_0000_0001));
+        assert!(!follows(0x5, 0x7));
+        assert!(!follows(0x1_0000_0009, 0x2_0000_0005));
+    }
+}
