@@ -94,6 +94,7 @@ impl Server {
         };
         let admin_addr = admin.as_ref().and_then(|l| l.local_addr().ok());
         let metrics_addr = metrics.as_ref().and_then(|l| l.local_addr().ok());
+        log_config_summary(&config, admin_addr, metrics_addr);
         let purge_hours = config.purge_interval_hours;
         let retain = config.snap_retain_count;
         let shared = Arc::new(Shared::new(
@@ -141,6 +142,39 @@ impl Server {
             _ => Err(Stopped::TaskEnded),
         }
     }
+}
+
+/// The settings an operator checks first, in one line at start (ZooKeeper logs its
+/// configuration the same way), under zoo.cfg's names.
+fn log_config_summary(config: &Config, admin: Option<SocketAddr>, metrics: Option<SocketAddr>) {
+    let dir = |dir: Option<&std::path::Path>| {
+        dir.map_or_else(
+            || "none (in memory)".to_owned(),
+            |d| d.display().to_string(),
+        )
+    };
+    let endpoint =
+        |addr: Option<SocketAddr>| addr.map_or_else(|| "off".to_owned(), |a| a.to_string());
+    tracing::info!(
+        dataDir = dir(config.data_dir.as_deref()),
+        dataLogDir = dir(config
+            .data_log_dir
+            .as_deref()
+            .or(config.data_dir.as_deref())),
+        clientPort = config.client_port,
+        tickTime = config.tick_time_ms,
+        minSessionTimeout = config.min_session_timeout_ms(),
+        maxSessionTimeout = config.max_session_timeout_ms(),
+        snapCount = config.snap_count,
+        forceSync = config.force_sync,
+        autopurgeHours = config.purge_interval_hours,
+        maxClientCnxns = config.max_client_cnxns,
+        globalOutstandingLimit = config.global_outstanding_limit,
+        jute_maxbuffer = config.jute_max_buffer,
+        admin = endpoint(admin),
+        metrics = endpoint(metrics),
+        "configuration"
+    );
 }
 
 async fn until_stopped(task: impl std::future::Future<Output = ()>) -> Result<(), Stopped> {

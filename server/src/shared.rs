@@ -35,10 +35,10 @@ pub struct Shared {
     sent_baseline: AtomicU64,
     /// Connections refused by maxClientCnxns (`zk_connection_rejected`).
     pub connections_rejected: AtomicU64,
-    /// Milliseconds each group commit took to append and fsync (`fsynctime`).
-    pub fsync_ms: crate::stats::Summary,
-    /// Transactions per group commit (`sync_processor_batch_size`).
-    pub commit_batch: crate::stats::Summary,
+    /// ZooKeeper's summaries: fsync, snapshot and request latencies, batch sizes.
+    pub metrics: crate::summaries::Summaries,
+    /// Auth packets answered AuthFailed (`zk_auth_failed_count`).
+    pub auth_failed: AtomicU64,
     /// Group commits slower than fsync.warningthresholdms.
     pub fsync_threshold_exceeded: AtomicU64,
     /// Open client connections per client IP, for maxClientCnxns.
@@ -72,8 +72,8 @@ impl Shared {
             closed_sent: AtomicU64::new(0),
             sent_baseline: AtomicU64::new(0),
             connections_rejected: AtomicU64::new(0),
-            fsync_ms: Default::default(),
-            commit_batch: Default::default(),
+            metrics: Default::default(),
+            auth_failed: AtomicU64::new(0),
             fsync_threshold_exceeded: AtomicU64::new(0),
             per_ip: Mutex::new(Default::default()),
         }
@@ -106,10 +106,16 @@ impl Shared {
         }
     }
 
-    /// A request has been answered: server-wide and per-connection latency.
-    pub fn record_answer(&self, conn: &Conn, received: Instant) {
+    /// A request has been answered: server-wide and per-connection latency, and
+    /// ZooKeeper's `updatelatency` (writes) or `readlatency` (everything else).
+    pub fn record_answer(&self, conn: &Conn, received: Instant, write: bool) {
         let latency = received.elapsed();
         self.latency.record(latency);
+        let kind = match write {
+            true => &self.metrics.update_latency_ms,
+            false => &self.metrics.read_latency_ms,
+        };
+        kind.record(latency.as_millis() as u64);
         conn.stats
             .answered(latency, self.last_zxid(), crate::time::now_ms());
     }
@@ -136,9 +142,12 @@ impl Shared {
         self.conns.all().iter().map(|c| c.in_flight() as u64).sum()
     }
 
-    /// `srst`: ZooKeeper's ServerStats.reset (latency and packet counts).
+    /// `srst`: ZooKeeper's ServerStats.reset (latency, packet counts, response sizes,
+    /// summaries).
     pub fn reset_server_stats(&self) {
         self.latency.reset();
+        self.metrics.reset();
+        self.conns.response_sizes.reset();
         self.packets_received.store(0, Ordering::Relaxed);
         let live: u64 = self
             .conns

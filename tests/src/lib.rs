@@ -8,6 +8,7 @@
 //! test expects is what ZooKeeper does. The server flags are translated to zoo.cfg keys
 //! and system properties.
 
+pub mod http;
 pub mod proxy;
 pub mod wire;
 pub mod zkc;
