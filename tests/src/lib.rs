@@ -1,13 +1,15 @@
 //! Helpers shared by the end-to-end tests: start the real `ferrokeeper` binary on a
 //! free loopback port and stop it when the test ends; talk to it with the Rust
-//! `zookeeper-client` ([`zkc`]), with hand-made frames ([`wire`]), or through a proxy
-//! that can cut connections ([`proxy`]).
+//! `zookeeper-client` ([`zkc`]), with hand-made frames ([`wire`]), through a proxy
+//! that can cut connections ([`proxy`]), or with the Java, C and Python clients
+//! ([`clients`]).
 //!
 //! Setting `FERROKEEPER_TEST_REAL_ZK=1` runs the same tests against Apache ZooKeeper
 //! (`ZK_JAR`, default `/usr/share/java/zookeeper.jar`) instead, to check that what a
 //! test expects is what ZooKeeper does. The server flags are translated to zoo.cfg keys
 //! and system properties.
 
+pub mod clients;
 pub mod http;
 pub mod proxy;
 pub mod wire;
