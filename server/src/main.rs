@@ -58,6 +58,9 @@ struct Cli {
     log_format: LogFormat,
 }
 
+/// How long a stopping server waits for requests in flight to be answered.
+const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum LogFormat {
     Human,
@@ -92,7 +95,7 @@ fn main() -> std::process::ExitCode {
     runtime.block_on(async move {
         let print_addr = config.client_port == 0;
         match ferrokeeper::Server::start(config).await {
-            Ok(server) => {
+            Ok(mut server) => {
                 // Handlers first: a signal sent as soon as the address shows is caught.
                 let stop = stop_signal();
                 if print_addr {
@@ -108,7 +111,11 @@ fn main() -> std::process::ExitCode {
                             return std::process::ExitCode::from(1);
                         }
                     }
-                    signal = stop => tracing::info!(signal, "stopping"),
+                    signal = stop => {
+                        tracing::info!(signal, "stopping: answering requests in flight");
+                        server.drain(DRAIN_GRACE).await;
+                        tracing::info!("stopped");
+                    }
                 }
                 std::process::ExitCode::SUCCESS
             }

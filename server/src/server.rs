@@ -3,10 +3,11 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 
 use crate::config::Config;
 use crate::persist::durability::{purge_old_files, Durability};
@@ -51,6 +52,8 @@ pub struct Server {
     pub metrics_addr: Option<SocketAddr>,
     pub shared: Arc<Shared>,
     tasks: JoinSet<Result<(), Stopped>>,
+    /// The accept loop, stopped first when draining.
+    listener: AbortHandle,
 }
 
 impl Server {
@@ -107,7 +110,7 @@ impl Server {
         let mut tasks = JoinSet::new();
         let pipeline = pipeline::run(shared.clone(), work_rx, durability);
         tasks.spawn(async move { pipeline.await.map_err(Stopped::from) });
-        tasks.spawn(until_stopped(net::listener::run(shared.clone(), listener)));
+        let listener = tasks.spawn(until_stopped(net::listener::run(shared.clone(), listener)));
         tasks.spawn(until_stopped(session::expiry::run(shared.clone())));
         tasks.spawn(until_stopped(reaper::run(shared.clone())));
         if let Some(listener) = admin {
@@ -132,14 +135,36 @@ impl Server {
             metrics_addr,
             shared,
             tasks,
+            listener,
         })
     }
 
     /// Runs until one of the server's tasks stops (none does in normal operation).
-    pub async fn wait(mut self) -> Result<(), Stopped> {
+    pub async fn wait(&mut self) -> Result<(), Stopped> {
         match self.tasks.join_next().await {
             Some(Ok(result)) => result,
             _ => Err(Stopped::TaskEnded),
+        }
+    }
+
+    /// A graceful stop (SIGTERM, SIGINT): no new connections, connections stop reading
+    /// once their requests in flight are answered, and replies are flushed — for at
+    /// most `grace`. Sessions are not closed: clients reconnect to the restarted server
+    /// with them, as with ZooKeeper. (Acknowledged writes are durable regardless: a
+    /// reply is sent only after its transaction is fsynced.)
+    pub async fn drain(self, grace: Duration) {
+        self.listener.abort();
+        self.shared.start_draining();
+        let deadline = tokio::time::Instant::now() + grace;
+        let busy = |shared: &Shared| {
+            shared.outstanding_requests() > 0
+                || shared.conns.all().iter().any(|c| c.out.queued_bytes() > 0)
+        };
+        while busy(&self.shared) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if busy(&self.shared) {
+            tracing::warn!(?grace, "stopping with requests still unanswered");
         }
     }
 }

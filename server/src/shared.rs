@@ -1,7 +1,7 @@
 //! State shared by every task of a running server.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
@@ -43,6 +43,8 @@ pub struct Shared {
     pub fsync_threshold_exceeded: AtomicU64,
     /// Open client connections per client IP, for maxClientCnxns.
     per_ip: Mutex<crate::tree::FastMap<IpAddr, usize>>,
+    /// The server is stopping: connections take no new requests.
+    draining: AtomicBool,
 }
 
 /// The pipeline has stopped: the server is shutting down.
@@ -76,11 +78,21 @@ impl Shared {
             auth_failed: AtomicU64::new(0),
             fsync_threshold_exceeded: AtomicU64::new(0),
             per_ip: Mutex::new(Default::default()),
+            draining: AtomicBool::new(false),
         }
     }
 
     pub async fn submit(&self, work: Work) -> Result<(), PipelineClosed> {
         self.work.send(work).await.map_err(|_| PipelineClosed)
+    }
+
+    /// From now on connections read no new requests ([`crate::Server::drain`]).
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 
     pub fn last_zxid(&self) -> i64 {

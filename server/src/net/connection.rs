@@ -92,6 +92,11 @@ pub async fn serve(
         if conn.out.is_closing() {
             return Ok(());
         }
+        if shared.is_draining() {
+            // The server is stopping: answer what was taken, read nothing more.
+            conn.out.wait_for(|| conn.in_flight() == 0).await;
+            return Ok(());
+        }
         conn.out.wait_below_soft_limit().await;
         // globalOutstandingLimit: most requests a connection may have in the pipeline
         // before it stops reading.
