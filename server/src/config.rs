@@ -78,6 +78,8 @@ pub struct Config {
     /// fsync.warningthresholdms: a group commit slower than this is logged with
     /// ZooKeeper's "fsync-ing the write ahead log took N ms" warning.
     pub fsync_warning_threshold_ms: u64,
+    /// admin.rateLimiterIntervalInMS: at most one AdminServer `snapshot` per interval.
+    pub admin_rate_limiter_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -114,6 +116,7 @@ impl Default for Config {
             metrics_port: 7000,
             ensemble_members: Vec::new(),
             fsync_warning_threshold_ms: 1000,
+            admin_rate_limiter_interval_ms: 5 * 60 * 1000,
         }
     }
 }
@@ -169,182 +172,404 @@ impl Config {
 
     /// Applies one zoo.cfg key.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
-        let invalid = |reason: &str| ConfigError::Invalid {
-            key: key.to_owned(),
-            value: value.to_owned(),
-            reason: reason.to_owned(),
-        };
-        fn number<T: std::str::FromStr>(value: &str) -> Option<T> {
-            value.trim().parse().ok()
-        }
-        fn flag(value: &str) -> Option<bool> {
-            match value.trim().to_ascii_lowercase().as_str() {
-                "true" | "yes" => Some(true),
-                "false" | "no" => Some(false),
-                _ => None,
+        match find_key(key) {
+            Some(known) => {
+                (known.apply)(self, key, value.trim()).map_err(|reason| ConfigError::Invalid {
+                    key: key.to_owned(),
+                    value: value.to_owned(),
+                    reason,
+                })
+            }
+            None => {
+                tracing::warn!(key, value, "unknown zoo.cfg key ignored");
+                Ok(())
             }
         }
-        match key {
-            "clientPort" => {
-                self.client_port = number(value).ok_or_else(|| invalid("not a port number"))?
+    }
+}
+
+/// A zoo.cfg key the server knows: its names, what it means, how it is applied.
+pub struct Key {
+    /// ZooKeeper's zoo.cfg name first, then other spellings it accepts (its Java
+    /// system-property names). `server.N` stands for every `server.<number>`.
+    pub names: &'static [&'static str],
+    /// What it means here (`--help` lists it).
+    pub help: &'static str,
+    /// Parses the value (trimmed) into the config; called with the key as given.
+    apply: fn(&mut Config, &str, &str) -> Result<(), String>,
+}
+
+/// Every zoo.cfg key the server knows. `--help`, `--set`, zoo.cfg files and the
+/// command-line flags all go through this one table.
+pub const KEYS: &[Key] = &[
+    Key {
+        names: &["clientPort"],
+        help: "port for clients (2181; 0 picks a free one and prints it)",
+        apply: |c, _, v| {
+c.client_port = parse(v, "not a port number")?;
+Ok(())
+},
+    },
+    Key {
+        names: &["clientPortAddress"],
+        help: "address to listen on for clients (all interfaces)",
+        apply: |c, _, v| {
+c.client_port_address = Some(parse(v, "not an IP address")?);
+Ok(())
+},
+    },
+    Key {
+        names: &["dataDir"],
+        help: "snapshots, and the transaction log unless dataLogDir is set (/tmp/ferrokeeper)",
+        apply: |c, _, v| {
+c.data_dir = Some(PathBuf::from(v));
+Ok(())
+},
+    },
+    Key {
+        names: &["dataLogDir"],
+        help: "the transaction log, when it should live apart from snapshots",
+        apply: |c, _, v| {
+c.data_log_dir = Some(PathBuf::from(v));
+Ok(())
+},
+    },
+    Key {
+        names: &["tickTime"],
+        help: "the session-timeout unit in milliseconds (2000)",
+        apply: |c, _, v| {
+            c.tick_time_ms = parse_if(v, |t: &i32| *t > 0, "must be a positive number of milliseconds")?;
+            Ok(())
+        },
+    },
+    Key {
+        names: &["minSessionTimeout"],
+        help: "smallest session timeout granted, ms (2 x tickTime)",
+        apply: |c, _, v| {
+            c.min_session_timeout_ms = Some(parse(v, "not a number")?).filter(|t: &i32| *t >= 0);
+            Ok(())
+        },
+    },
+    Key {
+        names: &["maxSessionTimeout"],
+        help: "largest session timeout granted, ms (20 x tickTime)",
+        apply: |c, _, v| {
+            c.max_session_timeout_ms = Some(parse(v, "not a number")?).filter(|t: &i32| *t >= 0);
+            Ok(())
+        },
+    },
+    Key {
+        names: &["maxClientCnxns"],
+        help: "connections allowed from one client IP (60; 0 = no limit)",
+        apply: |c, _, v| {
+c.max_client_cnxns = parse(v, "not a number of connections")?;
+Ok(())
+},
+    },
+    Key {
+        names: &["globalOutstandingLimit", "zookeeper.globalOutstandingLimit"],
+        help: "requests waiting for the write pipeline before reading is throttled (1000)",
+        apply: |c, _, v| {
+            c.global_outstanding_limit =
+                parse_if(v, |n: &usize| *n > 0, "must be a positive number of requests")?;
+            Ok(())
+        },
+    },
+    Key {
+        names: &["snapCount", "zookeeper.snapCount"],
+        help: "a snapshot after about this many transactions (100000, randomised from half of it)",
+        apply: |c, _, v| {
+            c.snap_count =
+                parse_if(v, |n: &u64| *n >= 2, "must be a number of transactions (at least 2)")?;
+            Ok(())
+        },
+    },
+    Key {
+        names: &["snapSizeLimitInKb", "zookeeper.snapSizeLimitInKb"],
+        help: "a snapshot after this many KiB of log (4 GiB)",
+        apply: |c, _, v| {
+c.snap_size_limit_bytes = kilobytes(v)?;
+Ok(())
+},
+    },
+    Key {
+        names: &["preAllocSize", "zookeeper.preAllocSize"],
+        help: "log segments grow in chunks of this many KiB (65536)",
+        apply: |c, _, v| {
+c.prealloc_bytes = kilobytes(v)?;
+Ok(())
+},
+    },
+    Key {
+        names: &["forceSync", "zookeeper.forceSync"],
+        help: "fsync the log before acknowledging writes (yes)",
+        apply: |c, _, v| {
+c.force_sync = flag(v).ok_or("expected yes or no")?;
+Ok(())
+},
+    },
+    Key {
+        names: &["fsync.warningthresholdms", "zookeeper.fsync.warningthresholdms"],
+        help: "warn when a group commit takes longer than this many ms (1000)",
+        apply: |c, _, v| {
+            c.fsync_warning_threshold_ms = parse(v, "not a number of milliseconds")?;
+            Ok(())
+        },
+    },
+    Key {
+        names: &["autopurge.snapRetainCount"],
+        help: "snapshots kept by autopurge, at least 3 (3)",
+        apply: |c, _, v| {
+c.snap_retain_count = parse::<usize>(v, "not a number")?.max(3);
+Ok(())
+},
+    },
+    Key {
+        names: &["autopurge.purgeInterval"],
+        help: "hours between purges of old snapshots and logs (0 = off)",
+        apply: |c, _, v| {
+c.purge_interval_hours = parse(v, "not a number of hours")?;
+Ok(())
+},
+    },
+    Key {
+        names: &["4lw.commands.whitelist", "zookeeper.4lw.commands.whitelist"],
+        help: "four-letter words answered, comma-separated, * for all (srvr)",
+        apply: |c, _, v| {
+            c.four_letter_whitelist = v
+                .split(',')
+                .map(|w| w.trim().to_owned())
+                .filter(|w| !w.is_empty())
+                .collect();
+            Ok(())
+        },
+    },
+    Key {
+        names: &["admin.enableServer", "zookeeper.admin.enableServer"],
+        help: "serve the AdminServer, HTTP /commands (true)",
+        apply: |c, _, v| {
+c.admin_enabled = flag(v).ok_or("not a boolean")?;
+Ok(())
+},
+    },
+    Key {
+        names: &["admin.serverAddress", "zookeeper.admin.serverAddress"],
+        help: "the AdminServer's address (0.0.0.0)",
+        apply: |c, _, v| {
+c.admin_address = parse(v, "not an IP address")?;
+Ok(())
+},
+    },
+    Key {
+        names: &["admin.serverPort", "zookeeper.admin.serverPort"],
+        help: "the AdminServer's port (8080; 0 picks a free one and logs it)",
+        apply: |c, _, v| {
+c.admin_port = parse(v, "not a port number")?;
+Ok(())
+},
+    },
+    Key {
+        names: &["admin.rateLimiterIntervalInMS", "zookeeper.admin.rateLimiterIntervalInMS", "admin.snapshot.intervalInMS", "zookeeper.admin.snapshot.intervalInMS"],
+        help: "at most one AdminServer snapshot per this many ms (300000)",
+        apply: |c, _, v| {
+            c.admin_rate_limiter_interval_ms = parse(v, "not a number of milliseconds")?;
+            Ok(())
+        },
+    },
+    Key {
+        names: &["metricsProvider.className"],
+        help: "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider serves Prometheus /metrics (off)",
+        apply: |c, _, v| {
+            c.metrics_enabled = match v {
+                PROMETHEUS_PROVIDER => true,
+                DEFAULT_PROVIDER => false,
+                _ => return Err(format!("the supported providers are {PROMETHEUS_PROVIDER} and {DEFAULT_PROVIDER}")),
+            };
+            Ok(())
+        },
+    },
+    Key {
+        names: &["metricsProvider.httpHost"],
+        help: "the metrics endpoint's address (0.0.0.0)",
+        apply: |c, _, v| {
+c.metrics_address = parse(v, "not an IP address")?;
+Ok(())
+},
+    },
+    Key {
+        names: &["metricsProvider.httpPort"],
+        help: "the metrics endpoint's port (7000)",
+        apply: |c, _, v| {
+c.metrics_port = parse(v, "not a port number")?;
+Ok(())
+},
+    },
+    Key {
+        names: &["jute.maxbuffer"],
+        help: "largest request frame accepted, bytes (1048575)",
+        apply: |c, _, v| {
+            c.jute_max_buffer = parse_if(
+                v,
+                |n: &usize| *n > 0 && *n <= i32::MAX as usize,
+                "must be a positive number of bytes",
+            )?;
+            Ok(())
+        },
+    },
+    Key {
+        names: &["extendedTypesEnabled", "zookeeper.extendedTypesEnabled"],
+        help: "allow TTL nodes (false)",
+        apply: |c, _, v| {
+c.extended_types_enabled = flag(v).ok_or("not a boolean")?;
+Ok(())
+},
+    },
+    Key {
+        names: &["superDigest", "zookeeper.DigestAuthenticationProvider.superDigest"],
+        help: "super:<base64 sha1> of the super user's digest credentials",
+        apply: |c, _, v| {
+            if !crate::auth::digest::is_valid(v) {
+                return Err("expected user:base64-sha1".into());
             }
-            "clientPortAddress" => {
-                self.client_port_address =
-                    Some(number(value).ok_or_else(|| invalid("not an IP address"))?)
+            c.super_digest = Some(v.to_owned());
+            Ok(())
+        },
+    },
+    Key {
+        names: &["znode.container.checkIntervalMs"],
+        help: "ms between checks for empty container and expired TTL nodes (60000)",
+        apply: |c, _, v| {
+            c.container_check_interval_ms =
+                parse_if(v, |n: &u64| *n > 0, "must be a positive number of milliseconds")?;
+            Ok(())
+        },
+    },
+    Key {
+        names: &["znode.container.maxNeverUsedIntervalMs"],
+        help: "ms a container that never had a child is kept (0 = forever)",
+        apply: |c, _, v| {
+c.container_max_never_used_ms = parse(v, "not a number")?;
+Ok(())
+},
+    },
+    Key {
+        names: &["ferrokeeper.snapshot.zstdLevel"],
+        help: "compress snapshots with zstd at this level, 1-22 (off)",
+        apply: |c, _, v| {
+            c.snapshot_zstd_level = Some(parse_if(
+                v,
+                |l: &i32| (1..=22).contains(l),
+                "must be a zstd level from 1 to 22",
+            )?);
+            Ok(())
+        },
+    },
+    Key {
+        names: &["ferrokeeper.recovery.truncateCorruptLog"],
+        help: "start even if the log is corrupt before its tail, cutting it at the first bad record (false)",
+        apply: |c, _, v| {
+c.truncate_corrupt_log = flag(v).ok_or("not a boolean")?;
+Ok(())
+},
+    },
+    Key {
+        names: &["server.N"],
+        help: "one line: a one-server ensemble, served standalone; more: refused (no replication yet)",
+        apply: |c, key, value| {
+            if !c.ensemble_members.iter().any(|k| k == key) {
+                c.ensemble_members.push(key.to_owned());
             }
-            "dataDir" => self.data_dir = Some(PathBuf::from(value)),
-            "dataLogDir" => self.data_log_dir = Some(PathBuf::from(value)),
-            "forceSync" | "zookeeper.forceSync" => {
-                self.force_sync = flag(value).ok_or_else(|| invalid("expected yes or no"))?
+            if c.ensemble_members.len() > 1 {
+                return Err(format!(
+                    "a {}-server ensemble needs replication, which is not supported yet; \
+                     remove the server.N lines (or keep one) to run standalone",
+                    c.ensemble_members.len()
+                ));
             }
-            "preAllocSize" | "zookeeper.preAllocSize" => {
-                self.prealloc_bytes = number::<u64>(value)
-                    .filter(|kb| *kb > 0)
-                    .map(|kb| kb * 1024)
-                    .ok_or_else(|| invalid("must be a positive number of kilobytes"))?
-            }
-            "snapCount" | "zookeeper.snapCount" => {
-                self.snap_count = number(value)
-                    .filter(|n: &u64| *n >= 2)
-                    .ok_or_else(|| invalid("must be a number of transactions (at least 2)"))?
-            }
-            "snapSizeLimitInKb" | "zookeeper.snapSizeLimitInKb" => {
-                self.snap_size_limit_bytes = number::<u64>(value)
-                    .filter(|kb| *kb > 0)
-                    .map(|kb| kb * 1024)
-                    .ok_or_else(|| invalid("must be a positive number of kilobytes"))?
-            }
-            "autopurge.snapRetainCount" => {
-                self.snap_retain_count = number::<usize>(value)
-                    .ok_or_else(|| invalid("not a number"))?
-                    .max(3)
-            }
-            "autopurge.purgeInterval" => {
-                self.purge_interval_hours =
-                    number(value).ok_or_else(|| invalid("not a number of hours"))?
-            }
-            "ferrokeeper.snapshot.zstdLevel" => {
-                self.snapshot_zstd_level = Some(
-                    number(value)
-                        .filter(|l: &i32| (1..=22).contains(l))
-                        .ok_or_else(|| invalid("must be a zstd level from 1 to 22"))?,
-                )
-            }
-            "ferrokeeper.recovery.truncateCorruptLog" => {
-                self.truncate_corrupt_log = flag(value).ok_or_else(|| invalid("not a boolean"))?
-            }
-            "tickTime" => {
-                self.tick_time_ms = number(value)
-                    .filter(|t: &i32| *t > 0)
-                    .ok_or_else(|| invalid("must be a positive number of milliseconds"))?
-            }
-            "minSessionTimeout" => {
-                self.min_session_timeout_ms =
-                    Some(number(value).ok_or_else(|| invalid("not a number"))?)
-                        .filter(|t: &i32| *t >= 0)
-            }
-            "maxSessionTimeout" => {
-                self.max_session_timeout_ms =
-                    Some(number(value).ok_or_else(|| invalid("not a number"))?)
-                        .filter(|t: &i32| *t >= 0)
-            }
-            "jute.maxbuffer" => {
-                self.jute_max_buffer = number(value)
-                    .filter(|n: &usize| *n > 0 && *n <= i32::MAX as usize)
-                    .ok_or_else(|| invalid("must be a positive number of bytes"))?
-            }
-            "extendedTypesEnabled" | "zookeeper.extendedTypesEnabled" => {
-                self.extended_types_enabled = flag(value).ok_or_else(|| invalid("not a boolean"))?
-            }
-            "superDigest" | "zookeeper.DigestAuthenticationProvider.superDigest" => {
-                if !crate::auth::digest::is_valid(value.trim()) {
-                    return Err(invalid("expected user:base64-sha1"));
-                }
-                self.super_digest = Some(value.trim().to_owned())
-            }
-            "4lw.commands.whitelist" => {
-                self.four_letter_whitelist = value
-                    .split(',')
-                    .map(|c| c.trim().to_owned())
-                    .filter(|c| !c.is_empty())
-                    .collect()
-            }
-            "znode.container.checkIntervalMs" => {
-                self.container_check_interval_ms = number(value)
-                    .filter(|n: &u64| *n > 0)
-                    .ok_or_else(|| invalid("must be a positive number of milliseconds"))?
-            }
-            "znode.container.maxNeverUsedIntervalMs" => {
-                self.container_max_never_used_ms =
-                    number(value).ok_or_else(|| invalid("not a number"))?
-            }
-            "fsync.warningthresholdms" | "zookeeper.fsync.warningthresholdms" => {
-                self.fsync_warning_threshold_ms =
-                    number(value).ok_or_else(|| invalid("not a number of milliseconds"))?
-            }
-            "maxClientCnxns" => {
-                self.max_client_cnxns =
-                    number(value).ok_or_else(|| invalid("not a number of connections"))?
-            }
-            "globalOutstandingLimit" | "zookeeper.globalOutstandingLimit" => {
-                self.global_outstanding_limit = number(value)
-                    .filter(|n: &usize| *n > 0)
-                    .ok_or_else(|| invalid("must be a positive number of requests"))?
-            }
-            "admin.enableServer" | "zookeeper.admin.enableServer" => {
-                self.admin_enabled = flag(value).ok_or_else(|| invalid("not a boolean"))?
-            }
-            "admin.serverAddress" | "zookeeper.admin.serverAddress" => {
-                self.admin_address = number(value).ok_or_else(|| invalid("not an IP address"))?
-            }
-            "admin.serverPort" | "zookeeper.admin.serverPort" => {
-                self.admin_port = number(value).ok_or_else(|| invalid("not a port number"))?
-            }
-            "metricsProvider.className" => {
-                self.metrics_enabled = match value.trim() {
-                    PROMETHEUS_PROVIDER => true,
-                    "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider" => false,
-                    _ => return Err(invalid(&format!("the supported providers are {PROMETHEUS_PROVIDER} and org.apache.zookeeper.metrics.impl.DefaultMetricsProvider"))),
-                }
-            }
-            "metricsProvider.httpHost" => {
-                self.metrics_address =
-                    number(value).ok_or_else(|| invalid("not an IP address"))?
-            }
-            "metricsProvider.httpPort" => {
-                self.metrics_port = number(value).ok_or_else(|| invalid("not a port number"))?
-            }
-            "initLimit"
-            | "syncLimit"
-            | "standaloneEnabled"
-            | "reconfigEnabled"
-            | "admin.commandURL"
-            | "admin.idleTimeout"
-            | "metricsProvider.exportJvmInfo" => {
-                tracing::warn!(key, value, "zoo.cfg key accepted but not used");
-            }
-            _ if key.starts_with("server.") && key[7..].parse::<u64>().is_ok() => {
-                if !self.ensemble_members.iter().any(|k| k == key) {
-                    self.ensemble_members.push(key.to_owned());
-                }
-                if self.ensemble_members.len() > 1 {
-                    return Err(invalid(&format!(
-                        "a {}-server ensemble needs replication, which is not supported yet; \
-                         remove the server.N lines (or keep one) to run standalone",
-                        self.ensemble_members.len()
-                    )));
-                }
-                tracing::info!(key, value, "single-server ensemble: serving standalone");
-            }
-            _ => tracing::warn!(key, value, "unknown zoo.cfg key ignored"),
+            tracing::info!(key, value, "single-server ensemble: serving standalone");
+            Ok(())
+        },
+    },
+    Key {
+        names: &[
+            "initLimit",
+            "syncLimit",
+            "standaloneEnabled",
+            "reconfigEnabled",
+            "admin.commandURL",
+            "admin.idleTimeout",
+            "metricsProvider.exportJvmInfo",
+        ],
+        help: "accepted and not used by a standalone server (a warning says so)",
+        apply: |_, key, value| {
+            tracing::warn!(key, value, "zoo.cfg key accepted but not used");
+            Ok(())
+        },
+    },
+];
+
+/// The entry of `KEYS` for `key`, by any of its names (`server.<n>` is `server.N`).
+pub fn find_key(key: &str) -> Option<&'static Key> {
+    let is_server_line = key
+        .strip_prefix("server.")
+        .is_some_and(|n| n.parse::<u64>().is_ok());
+    let key = if is_server_line { "server.N" } else { key };
+    KEYS.iter().find(|known| known.names.contains(&key))
+}
+
+/// One line of `--help` for a flag that sets `key`: `<key>: <what it means>`.
+pub fn flag_help(key: &str) -> String {
+    let help = find_key(key).map_or("", |known| known.help);
+    format!("{key}: {help}")
+}
+
+/// The zoo.cfg keys section of `--help`, one key per line.
+pub fn keys_help() -> String {
+    let mut out = String::from("zoo.cfg keys (in the file, or --set KEY=VALUE):\n");
+    for key in KEYS {
+        out.push_str(&format!("  {}\n      {}\n", key.names.join(", "), key.help));
+    }
+    out
+}
+
+fn parse<T: std::str::FromStr>(value: &str, reason: &str) -> Result<T, String> {
+    value.parse().map_err(|_| reason.to_owned())
+}
+
+fn parse_if<T: std::str::FromStr>(
+    value: &str,
+    valid: impl Fn(&T) -> bool,
+    reason: &str,
+) -> Result<T, String> {
+    parse(value, reason).and_then(|v| {
+        if valid(&v) {
+            Ok(v)
+        } else {
+            Err(reason.to_owned())
         }
-        Ok(())
+    })
+}
+
+fn kilobytes(value: &str) -> Result<u64, String> {
+    let reason = "must be a positive number of kilobytes";
+    parse_if(value, |kb: &u64| *kb > 0, reason)?
+        .checked_mul(1024)
+        .ok_or_else(|| reason.to_owned())
+}
+
+fn flag(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "yes" => Some(true),
+        "false" | "no" => Some(false),
+        _ => None,
     }
 }
 
 /// metricsProvider.className of ZooKeeper's Prometheus endpoint.
 pub const PROMETHEUS_PROVIDER: &str =
     "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider";
+/// metricsProvider.className of ZooKeeper's default (JMX and mntr only) provider.
+const DEFAULT_PROVIDER: &str = "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider";
 
 /// Java properties, the subset zoo.cfg files use: `key=value`, `key: value` or
 /// `key value`; `#` and `!` start comments.

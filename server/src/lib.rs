@@ -23,6 +23,7 @@ pub mod server;
 pub mod session;
 pub mod shared;
 pub mod stats;
+pub mod summaries;
 pub mod time;
 pub mod tools;
 pub mod tree;

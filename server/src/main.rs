@@ -3,13 +3,15 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
+use ferrokeeper::config::{flag_help, keys_help};
 use ferrokeeper::tools::{self, DEFAULT_DATA_DIR};
 use ferrokeeper::Config;
 
 /// A ZooKeeper-compatible coordination server. With no arguments it serves on port
 /// 2181 on all interfaces with ZooKeeper's defaults. With a subcommand it runs one of
-/// the operator tools instead (`ferrokeeper log dump --help`, ...).
+/// the operator tools instead (`ferrokeeper log dump --help`, ...). Flags override the
+/// zoo.cfg file; `--set` overrides both.
 #[derive(Parser, Debug)]
 #[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -25,33 +27,27 @@ struct Cli {
         conflicts_with = "config_file"
     )]
     config_flag: Option<PathBuf>,
-    /// clientPort: port for clients; 0 picks a free one and prints the address.
-    #[arg(long, env = "ZOO_PORT")]
+    #[arg(long, env = "ZOO_PORT", value_name = "PORT", help = flag_help("clientPort"))]
     port: Option<u16>,
-    /// clientPortAddress: address to listen on (default: all interfaces).
-    #[arg(long)]
+    #[arg(long, value_name = "IP", help = flag_help("clientPortAddress"))]
     bind: Option<std::net::IpAddr>,
-    /// dataDir: where snapshots and the transaction log live
-    /// [default: /tmp/ferrokeeper, as ZooKeeper's sample config uses /tmp/zookeeper].
-    #[arg(long, env = "ZOO_DATA_DIR")]
+    #[arg(long, env = "ZOO_DATA_DIR", value_name = "DIR", help = flag_help("dataDir"))]
     data_dir: Option<PathBuf>,
+    #[arg(long, value_name = "DIR", help = flag_help("dataLogDir"))]
+    data_log_dir: Option<PathBuf>,
     /// Keep everything in memory: no dataDir, nothing survives a restart (a test fixture).
-    #[arg(long, conflicts_with = "data_dir")]
+    #[arg(long, conflicts_with_all = ["data_dir", "data_log_dir"])]
     in_memory: bool,
-    /// tickTime in milliseconds: the session-timeout unit.
-    #[arg(long)]
+    #[arg(long, value_name = "MS", help = flag_help("tickTime"))]
     tick_time: Option<i32>,
-    /// zookeeper.extendedTypesEnabled: allow TTL nodes.
-    #[arg(long)]
+    #[arg(long, help = flag_help("extendedTypesEnabled"))]
     extended_types: bool,
-    /// admin.serverPort: the AdminServer's HTTP port (ZooKeeper's default 8080; 0 picks
-    /// a free one and logs it). `--set admin.enableServer=false` turns it off.
-    #[arg(long)]
+    #[arg(long, value_name = "PORT", help = flag_help("admin.serverPort"))]
     admin_port: Option<u16>,
-    /// maxClientCnxns: connections allowed from one client IP (default 60; 0 = no limit).
-    #[arg(long)]
+    #[arg(long, value_name = "N", help = flag_help("maxClientCnxns"))]
     max_client_cnxns: Option<usize>,
-    /// Extra zoo.cfg settings as key=value (repeatable), e.g. 4lw.commands.whitelist=*.
+    /// Any zoo.cfg key as KEY=VALUE (repeatable; the keys are listed below), e.g.
+    /// 4lw.commands.whitelist=*.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     settings: Vec<String>,
     /// Log filter (tracing's RUST_LOG syntax).
@@ -62,6 +58,9 @@ struct Cli {
     log_format: LogFormat,
 }
 
+/// How long a stopping server waits for requests in flight to be answered.
+const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum LogFormat {
     Human,
@@ -69,7 +68,9 @@ enum LogFormat {
 }
 
 fn main() -> std::process::ExitCode {
-    let mut cli = Cli::parse();
+    // The zoo.cfg keys close --help, generated from the table the server reads them with.
+    let matches = Cli::command().after_help(keys_help()).get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Some(tool) = cli.tool.take() {
         return tools::run(tool);
     }
@@ -94,7 +95,7 @@ fn main() -> std::process::ExitCode {
     runtime.block_on(async move {
         let print_addr = config.client_port == 0;
         match ferrokeeper::Server::start(config).await {
-            Ok(server) => {
+            Ok(mut server) => {
                 // Handlers first: a signal sent as soon as the address shows is caught.
                 let stop = stop_signal();
                 if print_addr {
@@ -110,7 +111,11 @@ fn main() -> std::process::ExitCode {
                             return std::process::ExitCode::from(1);
                         }
                     }
-                    signal = stop => tracing::info!(signal, "stopping"),
+                    signal = stop => {
+                        tracing::info!(signal, "stopping: answering requests in flight");
+                        server.drain(DRAIN_GRACE).await;
+                        tracing::info!("stopped");
+                    }
                 }
                 std::process::ExitCode::SUCCESS
             }
@@ -128,32 +133,34 @@ fn build_config(cli: &Cli) -> Result<Config, Box<dyn std::error::Error>> {
         Some(path) => Config::from_file(path)?,
         None => Config::default(),
     };
-    if let Some(port) = cli.port {
-        config.client_port = port;
-    }
-    if let Some(bind) = cli.bind {
-        config.client_port_address = Some(bind);
-    }
-    if let Some(dir) = &cli.data_dir {
-        config.data_dir = Some(dir.clone());
+    // Each flag sets its zoo.cfg key, checked as the file's keys are.
+    let show = |path: &PathBuf| path.display().to_string();
+    let flags = [
+        ("clientPort", cli.port.map(|p| p.to_string())),
+        ("clientPortAddress", cli.bind.map(|ip| ip.to_string())),
+        ("dataDir", cli.data_dir.as_ref().map(show)),
+        ("dataLogDir", cli.data_log_dir.as_ref().map(show)),
+        ("tickTime", cli.tick_time.map(|t| t.to_string())),
+        ("admin.serverPort", cli.admin_port.map(|p| p.to_string())),
+        (
+            "maxClientCnxns",
+            cli.max_client_cnxns.map(|n| n.to_string()),
+        ),
+        (
+            "extendedTypesEnabled",
+            cli.extended_types.then(|| "true".to_owned()),
+        ),
+    ];
+    for (key, value) in flags {
+        if let Some(value) = value {
+            config.set(key, &value)?;
+        }
     }
     if cli.in_memory {
         config.data_dir = None;
         config.data_log_dir = None;
     } else if config.data_dir.is_none() {
         config.data_dir = Some(PathBuf::from(DEFAULT_DATA_DIR));
-    }
-    if let Some(tick) = cli.tick_time {
-        config.set("tickTime", &tick.to_string())?;
-    }
-    if let Some(port) = cli.admin_port {
-        config.admin_port = port;
-    }
-    if let Some(max) = cli.max_client_cnxns {
-        config.max_client_cnxns = max;
-    }
-    if cli.extended_types {
-        config.extended_types_enabled = true;
     }
     for setting in &cli.settings {
         let (key, value) = setting

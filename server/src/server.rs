@@ -3,10 +3,11 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 
 use crate::config::Config;
 use crate::persist::durability::{purge_old_files, Durability};
@@ -51,6 +52,8 @@ pub struct Server {
     pub metrics_addr: Option<SocketAddr>,
     pub shared: Arc<Shared>,
     tasks: JoinSet<Result<(), Stopped>>,
+    /// The accept loop, stopped first when draining.
+    listener: AbortHandle,
 }
 
 impl Server {
@@ -94,6 +97,7 @@ impl Server {
         };
         let admin_addr = admin.as_ref().and_then(|l| l.local_addr().ok());
         let metrics_addr = metrics.as_ref().and_then(|l| l.local_addr().ok());
+        log_config_summary(&config, admin_addr, metrics_addr);
         let purge_hours = config.purge_interval_hours;
         let retain = config.snap_retain_count;
         let shared = Arc::new(Shared::new(
@@ -106,7 +110,7 @@ impl Server {
         let mut tasks = JoinSet::new();
         let pipeline = pipeline::run(shared.clone(), work_rx, durability);
         tasks.spawn(async move { pipeline.await.map_err(Stopped::from) });
-        tasks.spawn(until_stopped(net::listener::run(shared.clone(), listener)));
+        let listener = tasks.spawn(until_stopped(net::listener::run(shared.clone(), listener)));
         tasks.spawn(until_stopped(session::expiry::run(shared.clone())));
         tasks.spawn(until_stopped(reaper::run(shared.clone())));
         if let Some(listener) = admin {
@@ -131,16 +135,71 @@ impl Server {
             metrics_addr,
             shared,
             tasks,
+            listener,
         })
     }
 
     /// Runs until one of the server's tasks stops (none does in normal operation).
-    pub async fn wait(mut self) -> Result<(), Stopped> {
+    pub async fn wait(&mut self) -> Result<(), Stopped> {
         match self.tasks.join_next().await {
             Some(Ok(result)) => result,
             _ => Err(Stopped::TaskEnded),
         }
     }
+
+    /// A graceful stop (SIGTERM, SIGINT): no new connections, connections stop reading
+    /// once their requests in flight are answered, and replies are flushed — for at
+    /// most `grace`. Sessions are not closed: clients reconnect to the restarted server
+    /// with them, as with ZooKeeper. (Acknowledged writes are durable regardless: a
+    /// reply is sent only after its transaction is fsynced.)
+    pub async fn drain(self, grace: Duration) {
+        self.listener.abort();
+        self.shared.start_draining();
+        let deadline = tokio::time::Instant::now() + grace;
+        let busy = |shared: &Shared| {
+            shared.outstanding_requests() > 0
+                || shared.conns.all().iter().any(|c| c.out.queued_bytes() > 0)
+        };
+        while busy(&self.shared) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if busy(&self.shared) {
+            tracing::warn!(?grace, "stopping with requests still unanswered");
+        }
+    }
+}
+
+/// The settings an operator checks first, in one line at start (ZooKeeper logs its
+/// configuration the same way), under zoo.cfg's names.
+fn log_config_summary(config: &Config, admin: Option<SocketAddr>, metrics: Option<SocketAddr>) {
+    let dir = |dir: Option<&std::path::Path>| {
+        dir.map_or_else(
+            || "none (in memory)".to_owned(),
+            |d| d.display().to_string(),
+        )
+    };
+    let endpoint =
+        |addr: Option<SocketAddr>| addr.map_or_else(|| "off".to_owned(), |a| a.to_string());
+    tracing::info!(
+        dataDir = dir(config.data_dir.as_deref()),
+        dataLogDir = dir(config
+            .data_log_dir
+            .as_deref()
+            .or(config.data_dir.as_deref())),
+        clientPort = config.client_port,
+        tickTime = config.tick_time_ms,
+        minSessionTimeout = config.min_session_timeout_ms(),
+        maxSessionTimeout = config.max_session_timeout_ms(),
+        snapCount = config.snap_count,
+        forceSync = config.force_sync,
+        autopurgeHours = config.purge_interval_hours,
+        maxClientCnxns = config.max_client_cnxns,
+        globalOutstandingLimit = config.global_outstanding_limit,
+        jute_maxbuffer = config.jute_max_buffer,
+        admin = endpoint(admin),
+        metrics = endpoint(metrics),
+        "configuration"
+    );
 }
 
 async fn until_stopped(task: impl std::future::Future<Output = ()>) -> Result<(), Stopped> {

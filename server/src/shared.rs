@@ -1,7 +1,7 @@
 //! State shared by every task of a running server.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
@@ -35,14 +35,16 @@ pub struct Shared {
     sent_baseline: AtomicU64,
     /// Connections refused by maxClientCnxns (`zk_connection_rejected`).
     pub connections_rejected: AtomicU64,
-    /// Milliseconds each group commit took to append and fsync (`fsynctime`).
-    pub fsync_ms: crate::stats::Summary,
-    /// Transactions per group commit (`sync_processor_batch_size`).
-    pub commit_batch: crate::stats::Summary,
+    /// ZooKeeper's summaries: fsync, snapshot and request latencies, batch sizes.
+    pub metrics: crate::summaries::Summaries,
+    /// Auth packets answered AuthFailed (`zk_auth_failed_count`).
+    pub auth_failed: AtomicU64,
     /// Group commits slower than fsync.warningthresholdms.
     pub fsync_threshold_exceeded: AtomicU64,
     /// Open client connections per client IP, for maxClientCnxns.
     per_ip: Mutex<crate::tree::FastMap<IpAddr, usize>>,
+    /// The server is stopping: connections take no new requests.
+    draining: AtomicBool,
 }
 
 /// The pipeline has stopped: the server is shutting down.
@@ -72,15 +74,25 @@ impl Shared {
             closed_sent: AtomicU64::new(0),
             sent_baseline: AtomicU64::new(0),
             connections_rejected: AtomicU64::new(0),
-            fsync_ms: Default::default(),
-            commit_batch: Default::default(),
+            metrics: Default::default(),
+            auth_failed: AtomicU64::new(0),
             fsync_threshold_exceeded: AtomicU64::new(0),
             per_ip: Mutex::new(Default::default()),
+            draining: AtomicBool::new(false),
         }
     }
 
     pub async fn submit(&self, work: Work) -> Result<(), PipelineClosed> {
         self.work.send(work).await.map_err(|_| PipelineClosed)
+    }
+
+    /// From now on connections read no new requests ([`crate::Server::drain`]).
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 
     pub fn last_zxid(&self) -> i64 {
@@ -106,10 +118,16 @@ impl Shared {
         }
     }
 
-    /// A request has been answered: server-wide and per-connection latency.
-    pub fn record_answer(&self, conn: &Conn, received: Instant) {
+    /// A request has been answered: server-wide and per-connection latency, and
+    /// ZooKeeper's `updatelatency` (writes) or `readlatency` (everything else).
+    pub fn record_answer(&self, conn: &Conn, received: Instant, write: bool) {
         let latency = received.elapsed();
         self.latency.record(latency);
+        let kind = match write {
+            true => &self.metrics.update_latency_ms,
+            false => &self.metrics.read_latency_ms,
+        };
+        kind.record(latency.as_millis() as u64);
         conn.stats
             .answered(latency, self.last_zxid(), crate::time::now_ms());
     }
@@ -136,9 +154,12 @@ impl Shared {
         self.conns.all().iter().map(|c| c.in_flight() as u64).sum()
     }
 
-    /// `srst`: ZooKeeper's ServerStats.reset (latency and packet counts).
+    /// `srst`: ZooKeeper's ServerStats.reset (latency, packet counts, response sizes,
+    /// summaries).
     pub fn reset_server_stats(&self) {
         self.latency.reset();
+        self.metrics.reset();
+        self.conns.response_sizes.reset();
         self.packets_received.store(0, Ordering::Relaxed);
         let live: u64 = self
             .conns

@@ -67,48 +67,50 @@ impl Latency {
     }
 }
 
-/// count/sum/min/max of a series of values (ZooKeeper's avg/min/max/cnt/sum
-/// summaries in `mntr`).
-pub struct Summary {
-    count: AtomicU64,
-    sum: AtomicU64,
-    min: AtomicU64,
-    max: AtomicU64,
+/// Sizes of the replies sent to clients, header included, length prefix not (ZooKeeper's
+/// BufferStats: `last_`/`min_`/`max_client_response_size`, -1 before the first).
+pub struct ResponseSizes {
+    last: AtomicI64,
+    min: AtomicI64,
+    max: AtomicI64,
 }
 
-impl Default for Summary {
+impl Default for ResponseSizes {
     fn default() -> Self {
-        Summary {
-            count: AtomicU64::new(0),
-            sum: AtomicU64::new(0),
-            min: AtomicU64::new(u64::MAX),
-            max: AtomicU64::new(0),
+        ResponseSizes {
+            last: AtomicI64::new(-1),
+            min: AtomicI64::new(-1),
+            max: AtomicI64::new(-1),
         }
     }
 }
 
-impl Summary {
-    pub fn record(&self, value: u64) {
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum.fetch_add(value, Ordering::Relaxed);
-        self.min.fetch_min(value, Ordering::Relaxed);
-        self.max.fetch_max(value, Ordering::Relaxed);
+impl ResponseSizes {
+    pub fn record(&self, size: usize) {
+        let size = size as i64;
+        self.last.store(size, Ordering::Relaxed);
+        let _ = self
+            .min
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |min| {
+                (min < 0 || size < min).then_some(size)
+            });
+        self.max.fetch_max(size, Ordering::Relaxed);
     }
 
-    /// (count, sum, min, max, avg); zeros before any value.
-    pub fn read(&self) -> (u64, u64, u64, u64, f64) {
-        let count = self.count.load(Ordering::Relaxed);
-        if count == 0 {
-            return (0, 0, 0, 0, 0.0);
-        }
-        let sum = self.sum.load(Ordering::Relaxed);
+    /// (last, min, max).
+    pub fn read(&self) -> (i64, i64, i64) {
         (
-            count,
-            sum,
+            self.last.load(Ordering::Relaxed),
             self.min.load(Ordering::Relaxed),
             self.max.load(Ordering::Relaxed),
-            sum as f64 / count as f64,
         )
+    }
+
+    /// `srst`.
+    pub fn reset(&self) {
+        for value in [&self.last, &self.min, &self.max] {
+            value.store(-1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -260,12 +262,15 @@ mod tests {
     }
 
     #[test]
-    fn summaries_count_sum_min_max() {
-        let summary = Summary::default();
-        assert_eq!(summary.read(), (0, 0, 0, 0, 0.0));
-        summary.record(3);
-        summary.record(1);
-        assert_eq!(summary.read(), (2, 4, 1, 3, 2.0));
+    fn response_sizes_start_at_minus_one() {
+        let sizes = ResponseSizes::default();
+        assert_eq!(sizes.read(), (-1, -1, -1));
+        sizes.record(88);
+        sizes.record(16);
+        sizes.record(40);
+        assert_eq!(sizes.read(), (40, 16, 88));
+        sizes.reset();
+        assert_eq!(sizes.read(), (-1, -1, -1));
     }
 
     #[test]

@@ -12,12 +12,40 @@ fn help_lists_zookeeper_option_names() {
     let out = ferrokeeper().arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for name in ["clientPort", "dataDir", "tickTime", "ZOO_CFG"] {
-        assert!(
-            help.contains(name),
-            "--help does not mention {name}:\n{help}"
-        );
+    assert!(help.contains("ZOO_CFG"), "{help}");
+    // Every flag that stands for a zoo.cfg key says which, before what it means.
+    for (flag, key) in [
+        ("--port <PORT>", "clientPort"),
+        ("--bind <IP>", "clientPortAddress"),
+        ("--data-dir <DIR>", "dataDir"),
+        ("--data-log-dir <DIR>", "dataLogDir"),
+        ("--tick-time <MS>", "tickTime"),
+        ("--extended-types", "extendedTypesEnabled"),
+        ("--admin-port <PORT>", "admin.serverPort"),
+        ("--max-client-cnxns <N>", "maxClientCnxns"),
+    ] {
+        let line = help
+            .lines()
+            .find(|line| line.trim_start().starts_with(flag))
+            .unwrap_or_else(|| panic!("no {flag} in --help:\n{help}"));
+        assert!(line.contains(&format!("{key}: ")), "{line}");
     }
+    // Every key the server reads is listed, under each of its names, with its meaning
+    // — the same table zoo.cfg and --set go through.
+    for key in ferrokeeper::config::KEYS {
+        for name in key.names {
+            assert!(help.contains(name), "--help does not list {name}:\n{help}");
+        }
+        assert!(help.contains(key.help), "--help lacks {:?}", key.help);
+    }
+    // A flag's value is checked as its zoo.cfg key's is.
+    let out = ferrokeeper().args(["--tick-time", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tickTime") && err.contains("positive"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -1,13 +1,16 @@
 //! Helpers shared by the end-to-end tests: start the real `ferrokeeper` binary on a
 //! free loopback port and stop it when the test ends; talk to it with the Rust
-//! `zookeeper-client` ([`zkc`]), with hand-made frames ([`wire`]), or through a proxy
-//! that can cut connections ([`proxy`]); write and read back a whole tree ([`state`]).
+//! `zookeeper-client` ([`zkc`]), with hand-made frames ([`wire`]), through a proxy
+//! that can cut connections ([`proxy`]), or with the Java, C and Python clients
+//! ([`clients`]); write and read back a whole tree ([`state`]).
 //!
 //! Setting `FERROKEEPER_TEST_REAL_ZK=1` runs the same tests against Apache ZooKeeper
 //! (`ZK_JAR`, default `/usr/share/java/zookeeper.jar`) instead, to check that what a
 //! test expects is what ZooKeeper does. The server flags are translated to zoo.cfg keys
 //! and system properties.
 
+pub mod clients;
+pub mod http;
 pub mod proxy;
 pub mod state;
 pub mod wire;
@@ -412,19 +415,6 @@ pub fn read_log(path: &Path) -> String {
         }
     }
     out
-}
-
-/// Installs Apache ZooKeeper and the real clients (`tests/clients/install.sh`: apt-get
-/// and pip, only what is missing), once per test binary.
-pub fn install_real_clients() {
-    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/install.sh");
-        let status = Command::new(&script)
-            .status()
-            .expect("run tests/clients/install.sh");
-        assert!(status.success(), "tests/clients/install.sh failed");
-    });
 }
 
 /// A loopback port nothing listens on (for a server that must come back on it).

@@ -640,6 +640,15 @@ impl Generator {
         req::create_raw(op, &path, data.as_deref(), acl, flags, ttl)
     }
 
+    fn read_op(&mut self) -> MultiOp {
+        let p = self.path();
+        if self.rng.gen_bool(0.5) {
+            req::read_data_op(&p)
+        } else {
+            req::read_children_op(&p)
+        }
+    }
+
     fn write_op(&mut self) -> MultiOp {
         match self.rng.gen_range(0..4) {
             0 => MultiOp::Create(self.create(true)),
@@ -703,20 +712,25 @@ fn next_step(g: &mut Generator, slot: usize) -> Step {
         }
         66..=73 => {
             let n = g.rng.gen_range(1..=4);
-            Step::Request(req::multi((0..n).map(|_| g.write_op()).collect()))
+            let mut ops: Vec<MultiOp> = (0..n).map(|_| g.write_op()).collect();
+            // Now and then a read among the writes: the whole multi fails to decode
+            // (MarshallingError) and takes a zxid as a failed write.
+            if g.rng.gen_bool(0.15) {
+                let at = g.rng.gen_range(0..=ops.len());
+                let read = g.read_op();
+                ops.insert(at, read);
+            }
+            Step::Request(req::multi(ops))
         }
         74..=77 => {
             let n = g.rng.gen_range(1..=3);
-            let ops = (0..n)
-                .map(|_| {
-                    let p = g.path();
-                    if g.rng.gen_bool(0.5) {
-                        req::read_data_op(&p)
-                    } else {
-                        req::read_children_op(&p)
-                    }
-                })
-                .collect();
+            let mut ops: Vec<MultiOp> = (0..n).map(|_| g.read_op()).collect();
+            // Now and then a write among the reads: MarshallingError, no zxid.
+            if g.rng.gen_bool(0.15) {
+                let at = g.rng.gen_range(0..=ops.len());
+                let write = g.write_op();
+                ops.insert(at, write);
+            }
             Step::Request(req::multi_read(ops))
         }
         78..=80 => {
@@ -899,12 +913,7 @@ fn run_sequence(
     ops: usize,
     coverage: &mut BTreeMap<String, usize>,
 ) {
-    let mut seq = Sequence {
-        seed,
-        zk: Side::new("zookeeper", zk_addr),
-        fk: Side::new("ferrokeeper", fk_addr),
-        history: Vec::new(),
-    };
+    let mut seq = Sequence::connected(seed, zk_addr, fk_addr);
     let root = format!("/diff{case}-{seed}");
     let mut g = Generator {
         rng: StdRng::seed_from_u64(seed),
@@ -913,17 +922,13 @@ fn run_sequence(
         persistent_modes: HashMap::new(),
         expired: false,
     };
-    let mut logical = 0;
-    for slot in 0..SLOTS {
-        seq.zk.connect(slot, logical);
-        seq.fk.connect(slot, logical);
-        logical += 1;
-    }
     let setup = req::create(&root, b"", ferrokeeper_protocol::CreateMode::Persistent);
     seq.history.push(format!("setup: {}", describe(&setup)));
     seq.run_request(0, 1, &setup);
     seq.compare();
 
+    // Logical session numbers: the first SLOTS are the connected ones.
+    let mut logical = SLOTS;
     let mut xid = 10;
     for step_no in 0..ops {
         xid += 1;

@@ -625,7 +625,10 @@ async fn sessions_whose_clients_do_not_come_back_expire_after_a_restart() {
     let took = launched.elapsed();
     assert!(took >= Duration::from_millis(900), "expired after {took:?}");
     // Generous: a loaded 2-core machine delays the ticks.
-    assert!(took < Duration::from_millis(10_000), "expired after {took:?}");
+    assert!(
+        took < Duration::from_millis(10_000),
+        "expired after {took:?}"
+    );
     let err = within(
         zk::Client::connector()
             .with_session(gone_session)

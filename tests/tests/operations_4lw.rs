@@ -187,6 +187,46 @@ fn mntr_is_tab_separated_with_zookeepers_keys() {
     }
 }
 
+/// One `mntr` value.
+fn mntr_value(addr: SocketAddr, key: &str) -> i64 {
+    let mntr = flw(addr, "mntr");
+    mntr.lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix('\t')?.parse().ok())
+        .unwrap_or_else(|| panic!("no integer {key} in:\n{mntr}"))
+}
+
+#[test]
+fn mntr_reports_response_sizes_and_failed_auths() {
+    let server = ServerProcess::start(ALL);
+    let sizes = |addr| {
+        [
+            "zk_last_client_response_size",
+            "zk_min_client_response_size",
+            "zk_max_client_response_size",
+        ]
+        .map(|key| mntr_value(addr, key))
+    };
+    assert_eq!(sizes(server.addr), [-1, -1, -1], "before any reply");
+    let mut w = Wire::connect(server.addr);
+    // Reply sizes without the length prefix: header 16 + stat 68; + empty data 4.
+    assert_eq!(w.call(1, &req::exists("/zookeeper", false)).err(), 0);
+    assert_eq!(
+        w.call(2, &req::get_data("/zookeeper/config", false)).err(),
+        0
+    );
+    assert_eq!(sizes(server.addr), [88, 84, 88]);
+    // An unknown auth scheme: AuthFailed (a bare header) and the connection closes.
+    w.send(-4, &req::auth("no-such-scheme", b"x"));
+    assert_eq!(w.recv().err(), -115);
+    assert_eq!(sizes(server.addr), [16, 16, 88]);
+    // ZooKeeper counts only failed TLS handshakes here (Ferrokeeper has no TLS); this
+    // counts auth packets answered AuthFailed.
+    let failed = if real_zookeeper() { 0 } else { 1 };
+    assert_eq!(mntr_value(server.addr, "zk_auth_failed_count"), failed);
+    flw(server.addr, "srst");
+    assert_eq!(sizes(server.addr), [-1, -1, -1], "srst resets them");
+}
+
 #[test]
 fn watch_words_list_data_watches_by_session_and_path() {
     let server = ServerProcess::start(ALL);

@@ -8,39 +8,21 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
 use ferrokeeper_protocol::CreateMode;
+use ferrokeeper_tests::http::{self, free_port};
 use ferrokeeper_tests::wire::{req, Wire};
 use ferrokeeper_tests::{eventually, four_letter_word, real_zookeeper, ServerProcess};
 use serde_json::Value;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-/// A plain HTTP/1.1 GET: (status, body).
+/// A plain HTTP GET: (status, body as text).
 fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("headers");
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, body.to_owned())
+    let response = http::get(addr, path, &[]);
+    (response.status, response.text())
 }
 
 fn json(addr: SocketAddr, command: &str) -> Value {
-    let (status, body) = http_get(addr, &format!("/commands/{command}"));
-    assert_eq!(status, 200, "{command}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{command}: {e}: {body}"))
+    let response = http::get(addr, &format!("/commands/{command}"), &[]);
+    assert_eq!(response.status, 200, "{command}: {}", response.text());
+    response.json()
 }
 
 /// The connection has been closed by the server without an answer.
@@ -83,7 +65,12 @@ fn max_client_cnxns_closes_the_connection_over_the_limit() {
     assert!(eventually(Duration::from_secs(5), || {
         four_letter_word(server.addr, "ruok").as_deref() == Some("imok")
     }));
-    let mntr = four_letter_word(server.addr, "mntr").unwrap();
+    // Retried: the previous four-letter connection may not have been released yet.
+    let mut mntr = String::new();
+    assert!(eventually(Duration::from_secs(5), || {
+        mntr = four_letter_word(server.addr, "mntr").unwrap_or_default();
+        !mntr.is_empty()
+    }));
     // The extra connection and the refused ruok (and any ruok tried before the server
     // saw the client go).
     let rejected: u64 = mntr
@@ -327,7 +314,13 @@ fn prometheus_endpoint_serves_zookeepers_metric_names() {
         } else if line.starts_with("# HELP ") || line == "# EOF" {
         } else {
             let (name, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
-            assert!(typed.contains(name), "{name} has no TYPE line");
+            // A summary's samples: name{quantile="q"}, name_count, name_sum.
+            let family = name.split('{').next().unwrap();
+            let family = ["_count", "_sum"]
+                .iter()
+                .find_map(|suffix| family.strip_suffix(suffix).filter(|f| typed.contains(*f)))
+                .unwrap_or(family);
+            assert!(typed.contains(family), "{name} has no TYPE line");
             let value: f64 = value.parse().unwrap_or_else(|_| panic!("{line}"));
             samples.insert(name.to_owned(), value);
         }
@@ -344,8 +337,18 @@ fn prometheus_endpoint_serves_zookeepers_metric_names() {
         "min_latency",
         "max_latency",
         "ferrokeeper_log_dir_bytes",
-        "avg_fsynctime",
-        "cnt_sync_processor_batch_size",
+        "auth_failed_count",
+        "last_client_response_size",
+        "min_client_response_size",
+        "max_client_response_size",
+        // ZooKeeper's summaries, as its PrometheusMetricsProvider exports them.
+        "fsynctime{quantile=\"0.5\"}",
+        "fsynctime_count",
+        "sync_processor_batch_size_count",
+        "snapshottime_sum",
+        "updatelatency{quantile=\"0.99\"}",
+        "readlatency_count",
+        "propagation_latency{quantile=\"0.9\"}",
     ] {
         assert!(samples.contains_key(name), "{name} missing:\n{body}");
     }
@@ -356,7 +359,15 @@ fn prometheus_endpoint_serves_zookeepers_metric_names() {
     assert_eq!(samples["ephemerals_count"], 1.0);
     assert_eq!(samples["num_alive_connections"], 1.0);
     assert!(samples["ferrokeeper_log_dir_bytes"] > 0.0);
-    assert!(samples["cnt_sync_processor_batch_size"] >= 1.0);
+    assert!(samples["sync_processor_batch_size_count"] >= 1.0);
+    assert!(samples["updatelatency_count"] >= 1.0);
+    // The create2's reply: header, path, stat (the length prefix not counted).
+    assert_eq!(
+        samples["last_client_response_size"],
+        16.0 + 4.0 + 2.0 + 68.0
+    );
+    // Mean values are not exported twice: ZooKeeper has no avg_fsynctime gauge.
+    assert!(!samples.contains_key("avg_fsynctime"), "{body}");
 
     // Off unless configured, as in ZooKeeper.
     let port = free_port();
@@ -430,13 +441,17 @@ fn prometheus_text_parses_with_python_prometheus_client() {
     let script = r#"
 import sys
 from prometheus_client.parser import text_string_to_metric_families
-values = {}
+values, quantiles = {}, {}
 for family in text_string_to_metric_families(sys.stdin.read()):
     for sample in family.samples:
         values[sample.name] = (family.type, sample.value)
-for name in ["znode_count", "num_alive_connections", "ephemerals_count", "packets_received", "cnt_sync_processor_batch_size"]:
+        if "quantile" in sample.labels:
+            quantiles.setdefault(family.name, []).append(sample.labels["quantile"])
+for name in ["znode_count", "num_alive_connections", "ephemerals_count", "packets_received", "sync_processor_batch_size_count", "updatelatency_count", "auth_failed_count"]:
     kind, value = values[name]
     print(f"{name} {kind} {value:g}")
+for name in ["fsynctime", "snapshottime", "sync_processor_batch_size", "readlatency", "updatelatency", "propagation_latency"]:
+    print(f"{name} quantiles {','.join(quantiles[name])}")
 "#;
     let mut child = std::process::Command::new(&python)
         .args(["-c", script])
@@ -464,6 +479,30 @@ for name in ["znode_count", "num_alive_connections", "ephemerals_count", "packet
         "{stdout}"
     );
     assert!(stdout.contains("ephemerals_count gauge 0\n"), "{stdout}");
+    assert!(stdout.contains("auth_failed_count gauge 0\n"), "{stdout}");
+    // Summaries: the parser sees each as a summary family with its count.
+    assert!(
+        stdout.contains("sync_processor_batch_size_count summary "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("updatelatency_count summary 1\n"),
+        "{stdout}"
+    );
+    // ZooKeeper's detail levels: basic summaries have the median, advanced ones
+    // 0.5, 0.9 and 0.99.
+    for basic in ["fsynctime", "snapshottime", "sync_processor_batch_size"] {
+        assert!(
+            stdout.contains(&format!("{basic} quantiles 0.5\n")),
+            "{stdout}"
+        );
+    }
+    for advanced in ["readlatency", "updatelatency", "propagation_latency"] {
+        assert!(
+            stdout.contains(&format!("{advanced} quantiles 0.5,0.9,0.99\n")),
+            "{stdout}"
+        );
+    }
 }
 
 /// Kafka's quickstart config/zookeeper.properties, as shipped.

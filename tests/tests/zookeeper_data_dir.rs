@@ -16,11 +16,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ferrokeeper_tests::clients::install_clients;
 use ferrokeeper_tests::state::{assert_same_tree, max_zxid, populate, read_tree, BOB};
 use ferrokeeper_tests::zkc::{connect, connect_as, ephemeral, open, persistent, within};
-use ferrokeeper_tests::{
-    free_port, install_real_clients, read_log, scratch_dir, Launch, ServerProcess,
-};
+use ferrokeeper_tests::{free_port, read_log, scratch_dir, Launch, ServerProcess};
 use zookeeper_client as zk;
 
 /// ZooKeeper's files, by name, with their contents.
@@ -64,7 +63,7 @@ fn stderr_file(dir: &Path, name: &str) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ferrokeeper_takes_over_zookeepers_data_directory_with_its_sessions_and_watches() {
-    install_real_clients();
+    install_clients();
     let dir = scratch_dir("zk-takeover");
     let port = free_port();
     // snapCount 20: ZooKeeper snapshots every 10 to 19 transactions, so its state is
@@ -187,7 +186,7 @@ async fn ferrokeeper_takes_over_zookeepers_data_directory_with_its_sessions_and_
 
 /// ZooKeeper on a fresh directory, `n` creates `/n0` .. by one client, then a crash.
 async fn zookeeper_directory(what: &str, n: usize) -> PathBuf {
-    install_real_clients();
+    install_clients();
     let dir = scratch_dir(what);
     let mut zookeeper = ServerProcess::start_zookeeper_on(&dir, free_port(), &[]);
     let client = connect(&zookeeper).await;

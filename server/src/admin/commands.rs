@@ -28,6 +28,8 @@ pub const COMMANDS: &[(&str, &[&str])] = &[
     ("monitor", &["mntr"]),
     ("ruok", &[]),
     ("server_stats", &["srvr"]),
+    // Served by `super::snapshot` (it streams a file and needs auth).
+    ("snapshot", &["snap"]),
     ("stat_reset", &["srst"]),
     ("stats", &["stat"]),
     ("watch_summary", &["wchs"]),
@@ -107,12 +109,18 @@ fn fields(shared: &Shared, command: &str) -> Map<String, Value> {
         },
         "monitor" => report::monitor(shared, false)
             .iter()
-            .map(|(key, value)| ((*key).to_owned(), metric(value)))
+            .map(|(key, value)| (key.clone(), metric(value)))
             .collect(),
         "server_stats" | "stats" => {
             let data = report::data_dir(shared);
             let log = report::log_dir(shared);
             let (min, avg, max) = shared.latency.min_avg_max_ms();
+            let (last_size, min_size, max_size) = shared.conns.response_sizes.read();
+            let response_sizes = json!({
+                "last_buffer_size": last_size,
+                "min_buffer_size": min_size,
+                "max_buffer_size": max_size,
+            });
             let mut out = object(json!({
                 "version": VERSION,
                 "read_only": false,
@@ -120,6 +128,7 @@ fn fields(shared: &Shared, command: &str) -> Map<String, Value> {
                     "packets_sent": shared.packets_sent(),
                     "packets_received": shared.packets_received.load(Ordering::Relaxed),
                     "fsync_threshold_exceed_count": shared.fsync_threshold_exceeded.load(Ordering::Relaxed),
+                    "client_response_stats": response_sizes.clone(),
                     "data_dir_size": report::dir_size(data.as_deref()),
                     "log_dir_size": report::dir_size(log.as_deref()),
                     "provider_null": false,
@@ -131,8 +140,9 @@ fn fields(shared: &Shared, command: &str) -> Map<String, Value> {
                     "min_latency": min,
                     "num_alive_client_connections": shared.conns.len(),
                     "uptime": crate::time::now_ms().saturating_sub(shared.started_ms),
-                    "auth_failed_count": 0,
+                    "auth_failed_count": shared.auth_failed.load(Ordering::Relaxed),
                 },
+                "client_response": response_sizes,
                 "node_count": report::znode_count(shared),
             }));
             if command == "stats" {

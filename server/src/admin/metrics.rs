@@ -1,7 +1,9 @@
 //! The Prometheus endpoint (`metricsProvider.className` set to ZooKeeper's
 //! PrometheusMetricsProvider; `metricsProvider.httpPort`, default 7000): `/metrics` in
 //! the Prometheus text format, with ZooKeeper's metric names where one exists and
-//! `ferrokeeper_`-prefixed ones for what only Ferrokeeper has.
+//! `ferrokeeper_`-prefixed ones for what only Ferrokeeper has: `mntr`'s values as
+//! gauges, ZooKeeper's summaries (fsynctime, readlatency, ...) as summaries with the
+//! quantiles its PrometheusMetricsProvider exports.
 
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ use std::sync::atomic::AtomicU64;
 
 use super::report::{self, Metric};
 use crate::shared::Shared;
+use crate::summaries::Summary;
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -38,7 +41,7 @@ async fn scrape(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
 /// The text exposition of every metric, read now.
 pub fn render(shared: &Shared) -> String {
     let mut registry = Registry::default();
-    for (name, value) in report::monitor(shared, false) {
+    for (name, value) in report::gauges(shared, false) {
         match value {
             Metric::Int(n) => {
                 let gauge = Gauge::<i64>::default();
@@ -69,7 +72,29 @@ pub fn render(shared: &Shared) -> String {
     );
     let mut out = String::new();
     let _ = encode(&mut out, &registry);
+    // prometheus-client has no summary type: they are written by hand, before the end
+    // marker.
+    let end = out.rfind("# EOF").unwrap_or(out.len());
+    let mut summaries = String::new();
+    for (name, detail, summary) in shared.metrics.named() {
+        write_summary(&mut summaries, name, detail.prometheus_quantiles(), summary);
+    }
+    out.insert_str(end, &summaries);
     out
+}
+
+/// One summary in the text format, as ZooKeeper's (Java simpleclient) exports it:
+/// HELP and TYPE, a sample per quantile, `_count` and `_sum`.
+fn write_summary(out: &mut String, name: &str, quantiles: &[f64], summary: &Summary) {
+    use std::fmt::Write;
+    let (count, sum, ..) = summary.read();
+    let _ = writeln!(out, "# HELP {name} {name}");
+    let _ = writeln!(out, "# TYPE {name} summary");
+    for (q, value) in quantiles.iter().zip(summary.quantiles(quantiles)) {
+        let _ = writeln!(out, "{name}{{quantile=\"{q}\"}} {value:?}");
+    }
+    let _ = writeln!(out, "{name}_count {count}");
+    let _ = writeln!(out, "{name}_sum {sum}");
 }
 
 fn help(name: &str) -> String {

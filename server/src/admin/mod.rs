@@ -5,6 +5,7 @@
 pub mod commands;
 pub mod metrics;
 pub mod report;
+pub mod snapshot;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,7 +32,9 @@ pub async fn bind(what: &str, addr: SocketAddr) -> Option<TcpListener> {
 
 /// Serves the AdminServer on `listener` until the task is dropped.
 pub async fn serve_admin(shared: Arc<Shared>, listener: TcpListener) {
-    let app = commands::router(shared);
+    let app = commands::router(shared.clone()).merge(snapshot::router(shared));
+    // The peer's address is the `ip` identity of the snapshot command's auth.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     if let Err(e) = axum::serve(listener, app).await {
         tracing::warn!(error = %e, "the AdminServer stopped");
     }

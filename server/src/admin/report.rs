@@ -93,8 +93,34 @@ pub fn znode_count(shared: &Shared) -> u64 {
     shared.tree.read().node_count() as u64 + 1
 }
 
-/// `mntr` / `/commands/monitor`, in ZooKeeper's key names and order of importance.
-pub fn monitor(shared: &Shared, extra_conn: bool) -> Vec<(&'static str, Metric)> {
+/// `mntr` / `/commands/monitor`, in ZooKeeper's key names and order: the gauges, then
+/// every summary's keys.
+pub fn monitor(shared: &Shared, extra_conn: bool) -> Vec<(String, Metric)> {
+    let mut out: Vec<(String, Metric)> = gauges(shared, extra_conn)
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect();
+    for (name, detail, summary) in shared.metrics.named() {
+        let (count, sum, min, max, avg) = summary.read();
+        out.extend([
+            (format!("avg_{name}"), Metric::Float(avg)),
+            (format!("min_{name}"), Metric::Int(min as i64)),
+            (format!("max_{name}"), Metric::Int(max as i64)),
+            (format!("cnt_{name}"), Metric::Int(count as i64)),
+            (format!("sum_{name}"), Metric::Int(sum as i64)),
+        ]);
+        let percentiles = detail.mntr_percentiles();
+        let quantiles: Vec<f64> = percentiles.iter().map(|(_, q)| *q).collect();
+        for ((key, _), value) in percentiles.iter().zip(summary.quantiles(&quantiles)) {
+            // ZooKeeper rounds its percentiles to whole numbers.
+            out.push((format!("{key}_{name}"), Metric::Int(value.round() as i64)));
+        }
+    }
+    out
+}
+
+/// The single values of `mntr` (the Prometheus endpoint's gauges), in ZooKeeper's order.
+pub fn gauges(shared: &Shared, extra_conn: bool) -> Vec<(&'static str, Metric)> {
     use Metric::{Float, Int, Text};
     let (min, avg, max) = shared.latency.min_avg_max_ms();
     let znodes = znode_count(shared) as i64;
@@ -103,6 +129,7 @@ pub fn monitor(shared: &Shared, extra_conn: bool) -> Vec<(&'static str, Metric)>
         (tree.ephemeral_count() as i64, tree.data_size() as i64)
     };
     let watches = shared.watches.lock().watch_count() as i64;
+    let (last_response, min_response, max_response) = shared.conns.response_sizes.read();
     let mut out = vec![
         ("version", Text(VERSION.to_owned())),
         ("server_state", Text("standalone".into())),
@@ -118,13 +145,19 @@ pub fn monitor(shared: &Shared, extra_conn: bool) -> Vec<(&'static str, Metric)>
         ),
         ("znode_count", Int(znodes)),
         ("global_sessions", Int(shared.sessions.len() as i64)),
+        ("last_client_response_size", Int(last_response)),
         ("packets_sent", Int(shared.packets_sent() as i64)),
         (
             "packets_received",
             Int(shared.packets_received.load(Ordering::Relaxed) as i64),
         ),
+        ("max_client_response_size", Int(max_response)),
         ("connection_drop_probability", Float(0.0)),
         ("watch_count", Int(watches)),
+        (
+            "auth_failed_count",
+            Int(shared.auth_failed.load(Ordering::Relaxed) as i64),
+        ),
         ("min_latency", Int(min as i64)),
         ("approximate_data_size", Int(data_size)),
     ];
@@ -140,48 +173,13 @@ pub fn monitor(shared: &Shared, extra_conn: bool) -> Vec<(&'static str, Metric)>
         ),
         ("max_latency", Int(max as i64)),
         ("outstanding_tls_handshake", Int(0)),
+        ("min_client_response_size", Int(min_response)),
         (
             "connection_rejected",
             Int(shared.connections_rejected.load(Ordering::Relaxed) as i64),
         ),
     ]);
-    // ZooKeeper's summaries: the group commit's append + fsync time, and how many
-    // transactions each one carried (its SyncRequestProcessor's batch).
-    for (name, summary) in [
-        ("fsynctime", &shared.fsync_ms),
-        ("sync_processor_batch_size", &shared.commit_batch),
-    ] {
-        let (count, sum, min, max, avg) = summary.read();
-        let [avg_key, min_key, max_key, cnt_key, sum_key] = summary_keys(name);
-        out.extend([
-            (avg_key, Float(avg)),
-            (min_key, Int(min as i64)),
-            (max_key, Int(max as i64)),
-            (cnt_key, Int(count as i64)),
-            (sum_key, Int(sum as i64)),
-        ]);
-    }
     out
-}
-
-/// `avg_`, `min_`, `max_`, `cnt_` and `sum_` keys of a ZooKeeper summary.
-fn summary_keys(name: &str) -> [&'static str; 5] {
-    match name {
-        "fsynctime" => [
-            "avg_fsynctime",
-            "min_fsynctime",
-            "max_fsynctime",
-            "cnt_fsynctime",
-            "sum_fsynctime",
-        ],
-        _ => [
-            "avg_sync_processor_batch_size",
-            "min_sync_processor_batch_size",
-            "max_sync_processor_batch_size",
-            "cnt_sync_processor_batch_size",
-            "sum_sync_processor_batch_size",
-        ],
-    }
 }
 
 /// Session ids by expiry time, rounded up to tickTime as ZooKeeper's ExpiryQueue does.

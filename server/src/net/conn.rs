@@ -13,6 +13,7 @@ use parking_lot::RwLock;
 
 use super::outbound::Outbound;
 use crate::auth::AuthIds;
+use crate::stats::ResponseSizes;
 use crate::tree::FastMap;
 
 pub struct Conn {
@@ -28,10 +29,12 @@ pub struct Conn {
     pub sent: AtomicU64,
     /// What `cons` and the AdminServer report about this connection.
     pub stats: crate::stats::ConnStats,
+    /// Server-wide sizes of replies (`zk_*_client_response_size`).
+    response_sizes: Arc<ResponseSizes>,
 }
 
 impl Conn {
-    pub fn new(id: u64, peer: SocketAddr) -> Self {
+    pub fn new(id: u64, peer: SocketAddr, response_sizes: Arc<ResponseSizes>) -> Self {
         Conn {
             id,
             peer,
@@ -42,6 +45,7 @@ impl Conn {
             received: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             stats: crate::stats::ConnStats::new(crate::time::now_ms()),
+            response_sizes,
         }
     }
 
@@ -69,17 +73,19 @@ impl Conn {
 
     /// Queues one reply frame.
     pub fn reply(&self, xid: i32, zxid: i64, err: ErrorCode, body: Option<&dyn WriteJute>) {
-        self.sent.fetch_add(1, Ordering::Relaxed);
-        self.out
-            .send(|out| write_reply(out, &header(xid, zxid, err), body));
+        self.out.send(|out| {
+            let start = out.len();
+            write_reply(out, &header(xid, zxid, err), body);
+            self.counted(out.len() - start);
+        });
     }
 
     /// Queues a getData answer; large data goes out without being copied.
     pub fn reply_data(&self, xid: i32, zxid: i64, data: &Option<Bytes>, stat: &Stat) {
-        self.sent.fetch_add(1, Ordering::Relaxed);
         let data_len = data.as_ref().map_or(0, Bytes::len);
         // header (16) + data length (4) + data + stat
         let frame_len = 16 + 4 + data_len + STAT_LEN;
+        self.counted(frame_len + 4);
         self.out.send_parts(|sink| {
             let out = sink.buf();
             out.put_i32(frame_len as i32);
@@ -97,16 +103,27 @@ impl Conn {
 
     /// Queues a reply frame, then closes the connection.
     pub fn reply_and_close(&self, xid: i32, zxid: i64, err: ErrorCode) {
-        self.sent.fetch_add(1, Ordering::Relaxed);
-        self.out
-            .send_and_close(|out| write_reply(out, &header(xid, zxid, err), None));
+        self.out.send_and_close(|out| {
+            let start = out.len();
+            write_reply(out, &header(xid, zxid, err), None);
+            self.counted(out.len() - start);
+        });
     }
 
     /// Queues a watch notification (xid -1).
     pub fn notify(&self, event: EventType, path: &str, zxid: i64) {
+        self.out.send(|out| {
+            let start = out.len();
+            write_notification(out, event, path, zxid);
+            self.counted(out.len() - start);
+        });
+    }
+
+    /// A frame of `len` bytes (length prefix included) was queued: a packet sent, and
+    /// its size as ZooKeeper counts it (without the prefix).
+    fn counted(&self, len: usize) {
         self.sent.fetch_add(1, Ordering::Relaxed);
-        self.out
-            .send(|out| write_notification(out, event, path, zxid));
+        self.response_sizes.record(len.saturating_sub(4));
     }
 }
 
@@ -140,12 +157,14 @@ fn write_notification(out: &mut BytesMut, event: EventType, path: &str, zxid: i6
 pub struct ConnRegistry {
     conns: RwLock<FastMap<u64, Arc<Conn>>>,
     next_id: AtomicU64,
+    /// Reply sizes over every connection.
+    pub response_sizes: Arc<ResponseSizes>,
 }
 
 impl ConnRegistry {
     pub fn register(&self, peer: SocketAddr) -> Arc<Conn> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let conn = Arc::new(Conn::new(id, peer));
+        let conn = Arc::new(Conn::new(id, peer, self.response_sizes.clone()));
         self.conns.write().insert(id, conn.clone());
         conn
     }

@@ -92,6 +92,11 @@ pub async fn serve(
         if conn.out.is_closing() {
             return Ok(());
         }
+        if shared.is_draining() {
+            // The server is stopping: answer what was taken, read nothing more.
+            conn.out.wait_for(|| conn.in_flight() == 0).await;
+            return Ok(());
+        }
         conn.out.wait_below_soft_limit().await;
         // globalOutstandingLimit: most requests a connection may have in the pipeline
         // before it stops reading.
@@ -234,7 +239,7 @@ async fn handle_request(
         Ok(request) if !op.is_write() && conn.in_flight() == 0 => {
             let tree = shared.tree.read();
             ops::read::execute(shared, &tree, conn, header.xid, &request);
-            shared.record_answer(conn, received);
+            shared.record_answer(conn, received, false);
         }
         Ok(request) => {
             submit(
@@ -263,7 +268,7 @@ async fn handle_request(
         }
         Err(err) if conn.in_flight() == 0 => {
             conn.reply(header.xid, shared.last_zxid(), err, None);
-            shared.record_answer(conn, received);
+            shared.record_answer(conn, received, false);
         }
         Err(err) => {
             submit(
@@ -303,6 +308,9 @@ fn is_client_op(op: OpCode) -> bool {
 /// zookeeper-client) use an ordinary xid and wait for that one.
 fn authenticate(shared: &Shared, conn: &Conn, xid: i32, frame: Bytes) -> Result<(), Closed> {
     let Ok(Request::Auth(packet)) = Request::decode(OpCode::Auth, frame) else {
+        shared
+            .auth_failed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         conn.reply_and_close(xid, 0, ErrorCode::AuthFailed);
         return Err("malformed auth packet".into());
     };
@@ -322,6 +330,9 @@ fn authenticate(shared: &Shared, conn: &Conn, xid: i32, frame: Bytes) -> Result<
             Ok(())
         }
         Err(err) => {
+            shared
+                .auth_failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(scheme = packet.scheme, peer = %conn.peer, "authentication failed; closing connection");
             conn.reply_and_close(xid, 0, err);
             Ok(())

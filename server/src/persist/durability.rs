@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use ferrokeeper_storage::{
-    purge, Entry, GroupCommit, GroupCommitOptions, Log, SnapshotOptions, SnapshotWriter,
+    purge, Entry, GroupCommit, GroupCommitOptions, Log, SnapshotInfo, SnapshotOptions,
+    SnapshotWriter,
 };
 use rand::Rng;
 
@@ -17,6 +18,9 @@ use super::txn_codec;
 use crate::config::Config;
 use crate::pipeline::{Txn, Zxid};
 use crate::shared::Shared;
+
+/// Where the outcome of a requested snapshot goes: the file written, or why not.
+pub type SnapshotDone = tokio::sync::oneshot::Sender<Result<SnapshotInfo, String>>;
 
 pub struct Durability {
     commit: GroupCommit,
@@ -109,31 +113,53 @@ impl Durability {
         {
             return;
         }
+        self.start_snapshot(shared, None).await;
+    }
+
+    /// Takes a snapshot now, on an operator's request (the AdminServer's `snapshot`
+    /// command), after any snapshot still being written; `done` gets its outcome.
+    pub async fn snapshot_on_request(&mut self, shared: &Arc<Shared>, done: SnapshotDone) {
+        self.start_snapshot(shared, Some(done)).await;
+    }
+
+    /// Rolls the log and writes a snapshot of the tree in the background, after the
+    /// previous one (snapshots never run side by side).
+    async fn start_snapshot(&mut self, shared: &Arc<Shared>, done: Option<SnapshotDone>) {
         self.schedule_next_snapshot();
         if let Err(e) = self.commit.roll().await {
             tracing::error!(error = %e, "cannot roll the transaction log");
+            if let Some(done) = done {
+                let _ = done.send(Err(format!("cannot roll the transaction log: {e}")));
+            }
             return;
         }
-        self.snapshotting = Some(self.take_snapshot(shared.clone()));
-    }
-
-    /// Writes a snapshot of the tree as it is now, in the background.
-    pub fn take_snapshot(&self, shared: Arc<Shared>) -> tokio::task::JoinHandle<()> {
-        let (dirs, options, retain, purge_after) = (
+        let previous = self.snapshotting.take();
+        let (shared, dirs, options, retain, purge_after) = (
+            shared.clone(),
             self.dirs.clone(),
             self.snapshot_options,
             self.retain,
             self.purge,
         );
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = write_snapshot(&shared, &dirs, options) {
-                tracing::error!(error = %e, "snapshot failed");
-                return;
+        self.snapshotting = Some(tokio::spawn(async move {
+            if let Some(previous) = previous {
+                let _ = previous.await;
             }
-            if purge_after {
-                purge_old_files(&dirs, retain);
+            let written = tokio::task::spawn_blocking(move || {
+                let written = write_snapshot(&shared, &dirs, options);
+                if let Err(e) = &written {
+                    tracing::error!(error = %e, "snapshot failed");
+                } else if purge_after {
+                    purge_old_files(&dirs, retain);
+                }
+                written
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("the snapshot task failed: {e}")));
+            if let Some(done) = done {
+                let _ = done.send(written);
             }
-        })
+        }));
     }
 
     /// Waits for a running snapshot (at shutdown).
@@ -144,7 +170,11 @@ impl Durability {
     }
 }
 
-fn write_snapshot(shared: &Shared, dirs: &Dirs, options: SnapshotOptions) -> Result<(), String> {
+fn write_snapshot(
+    shared: &Shared,
+    dirs: &Dirs,
+    options: SnapshotOptions,
+) -> Result<SnapshotInfo, String> {
     let started = std::time::Instant::now();
     // The sessions and the zxid are taken together; the tree is then walked while
     // writes go on (a fuzzy snapshot, replayed from this zxid).
@@ -162,13 +192,15 @@ fn write_snapshot(shared: &Shared, dirs: &Dirs, options: SnapshotOptions) -> Res
         SnapshotWriter::create(&dirs.snapshots, zxid, options).map_err(|e| e.to_string())?;
     snapshot::write_fuzzy(&shared.tree, zxid, &sessions, &mut writer).map_err(|e| e.to_string())?;
     let info = writer.finish().map_err(|e| e.to_string())?;
+    let ms = started.elapsed().as_millis() as u64;
+    shared.metrics.snapshot_ms.record(ms);
     tracing::info!(
         path = %info.path.display(),
         zxid = format_args!("0x{zxid:x}"),
-        ms = started.elapsed().as_millis() as u64,
+        ms,
         "snapshot taken"
     );
-    Ok(())
+    Ok(info)
 }
 
 /// autopurge: the newest `retain` snapshots and the log they need stay.

@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::net::conn::Conn;
 use crate::ops;
-use crate::persist::durability::Durability;
+use crate::persist::durability::{Durability, SnapshotDone};
 use crate::shared::Shared;
 use crate::time::now_ms;
 use apply::{Applier, Event, OpResult};
@@ -71,6 +71,9 @@ pub enum Work {
     Expire { session_id: i64 },
     /// Remove a container or TTL node found eligible by the reaper.
     Reap { path: String },
+    /// Take a snapshot once the writes queued before this are applied (the
+    /// AdminServer's `snapshot` command).
+    Snapshot { done: SnapshotDone },
 }
 
 /// Who is waiting for a transaction's outcome.
@@ -120,11 +123,18 @@ pub async fn run(
     let mut last_zxid = shared.tree.read().last_zxid();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while work.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let mut snapshot_requests = Vec::new();
         let steps: Vec<Step> = {
             let tree = shared.tree.read();
             batch
                 .drain(..)
-                .filter_map(|w| prepare(&shared, &tree, &mut pending, &mut last_zxid, w))
+                .filter_map(|w| match w {
+                    Work::Snapshot { done } => {
+                        snapshot_requests.push(done);
+                        None
+                    }
+                    w => prepare(&shared, &tree, &mut pending, &mut last_zxid, w),
+                })
                 .collect()
         };
         if let Some(log) = durability.as_mut() {
@@ -137,8 +147,8 @@ pub async fn run(
             let persisted = log.persist(txns).await;
             if count > 0 {
                 let took = started.elapsed().as_millis() as u64;
-                shared.commit_batch.record(count);
-                shared.fsync_ms.record(took);
+                shared.metrics.commit_batch.record(count);
+                shared.metrics.fsync_ms.record(took);
                 if took > shared.config.fsync_warning_threshold_ms {
                     shared
                         .fsync_threshold_exceeded
@@ -175,6 +185,14 @@ pub async fn run(
         if let Some(log) = durability.as_mut() {
             log.after_apply(&shared).await;
         }
+        for done in snapshot_requests {
+            match durability.as_mut() {
+                Some(log) => log.snapshot_on_request(&shared, done).await,
+                None => {
+                    let _ = done.send(Err("the server keeps nothing on disk (no dataDir)".into()));
+                }
+            }
+        }
     }
     if let Some(log) = durability.as_mut() {
         log.finish_snapshot().await;
@@ -201,7 +219,7 @@ fn fail(shared: &Shared, tree: &crate::tree::DataTree, step: Step) {
             ..
         } => {
             conn.reply(xid, tree.last_zxid(), ErrorCode::SystemError, None);
-            answered(shared, &conn, received);
+            answered(shared, &conn, received, true);
         }
         // Dropping `done` fails the handshake: the client retries on a new connection.
         Origin::Handshake { conn, .. } => conn.out.close_now(),
@@ -347,6 +365,8 @@ fn prepare(
                 origin: Origin::Server,
             }
         }
+        // Taken out of the batch before it is prepared.
+        Work::Snapshot { .. } => return None,
         Work::Reap { path } => {
             let view = pending.view(tree, &path)?;
             let never_used = shared.config.container_max_never_used_ms;
@@ -375,6 +395,11 @@ fn finish(shared: &Shared, tree: &mut crate::tree::DataTree, step: Step) {
             let result = applier.apply(&txn);
             let events = std::mem::take(&mut applier.events);
             shared.set_last_zxid(txn.zxid);
+            let propagation = (now_ms() as i64).saturating_sub(txn.time).max(0);
+            shared
+                .metrics
+                .propagation_latency_ms
+                .record(propagation as u64);
             deliver(shared, &events, txn.zxid);
             respond(shared, origin, result, txn.zxid);
         }
@@ -392,7 +417,7 @@ fn finish_read(shared: &Shared, tree: &crate::tree::DataTree, step: Step) {
             received,
         } => {
             ops::read::execute(shared, tree, &conn, xid, &request);
-            answered(shared, &conn, received);
+            answered(shared, &conn, received, false);
         }
         Step::Reject {
             conn,
@@ -401,7 +426,7 @@ fn finish_read(shared: &Shared, tree: &crate::tree::DataTree, step: Step) {
             received,
         } => {
             conn.reply(xid, tree.last_zxid(), err, None);
-            answered(shared, &conn, received);
+            answered(shared, &conn, received, false);
         }
         Step::Txn { .. } => {}
     }
@@ -426,8 +451,8 @@ fn deliver(shared: &Shared, events: &[Event], zxid: Zxid) {
 }
 
 /// A pipelined request has its reply queued.
-fn answered(shared: &Shared, conn: &Conn, received: Instant) {
-    shared.record_answer(conn, received);
+fn answered(shared: &Shared, conn: &Conn, received: Instant, write: bool) {
+    shared.record_answer(conn, received, write);
     conn.end_in_flight();
 }
 
@@ -445,7 +470,7 @@ fn respond(shared: &Shared, origin: Origin, result: OpResult, zxid: Zxid) {
             } else {
                 ops::reply::write_result(&conn, xid, zxid, &result);
             }
-            answered(shared, &conn, received);
+            answered(shared, &conn, received, true);
         }
         Origin::Handshake {
             conn,

@@ -287,3 +287,75 @@ fn check_version(expected: i32, actual: i32) -> Result<(), ErrorCode> {
         Err(ErrorCode::BadVersion)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ferrokeeper_protocol::records::Acl;
+
+    use super::*;
+
+    /// The names sequential creates under `/p` get when the parent's child-creation
+    /// counter starts at `cversion`, prepared one after the other.
+    fn sequential_names(cversion: i32, count: usize) -> Vec<String> {
+        let tree = DataTree::new();
+        let mut pending = Pending::default();
+        let acl = vec![Acl::new(Perms::ALL, "world", "anyone")];
+        let mut parent = NodeView::of(tree.get("/").unwrap());
+        parent.stat.cversion = cversion;
+        parent.acl = acl.clone().into();
+        pending.record("/p", 1, Some(parent));
+        let auth = AuthIds::default();
+        (0..count)
+            .map(|i| {
+                let request = Request::Create(CreateOp {
+                    op: OpCode::Create,
+                    path: "/p/s-".into(),
+                    data: None,
+                    acl: acl.clone(),
+                    flags: CreateMode::PersistentSequential as i32,
+                    ttl: -1,
+                });
+                let mut cx = PrepContext {
+                    tree: &tree,
+                    pending: &mut pending,
+                    zxid: 2 + i as i64,
+                    session_id: 0,
+                    auth: &auth,
+                    extended_types: false,
+                };
+                match cx.prepare(&request) {
+                    TxnOp::Create { path, .. } => path,
+                    other => panic!("create {i} failed: {other:?}"),
+                }
+            })
+            .collect()
+    }
+
+    /// ZooKeeper names a sequential node `path + String.format("%010d", cversion)`
+    /// with the parent's i32 counter, which wraps: Java pads negative numbers after
+    /// the sign (`-000000005`) and prints i32::MIN in full (checked with jshell).
+    #[test]
+    fn sequential_suffix_past_i32_max_is_formatted_as_java_does() {
+        assert_eq!(
+            sequential_names(i32::MAX - 1, 4),
+            [
+                "/p/s-2147483646",
+                "/p/s-2147483647",
+                "/p/s--2147483648",
+                "/p/s--2147483647",
+            ]
+        );
+        assert_eq!(
+            sequential_names(-5, 6),
+            [
+                "/p/s--000000005",
+                "/p/s--000000004",
+                "/p/s--000000003",
+                "/p/s--000000002",
+                "/p/s--000000001",
+                "/p/s-0000000000",
+            ]
+        );
+        assert_eq!(sequential_names(7, 1), ["/p/s-0000000007"]);
+    }
+}
