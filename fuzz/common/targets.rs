@@ -325,3 +325,49 @@ pub fn state_machine(data: &[u8]) {
         check_invariants(&tree, step);
     }
 }
+
+/// Apache ZooKeeper's files as a takeover reads them; the first byte picks what the
+/// rest is: a snapshot, a log file, or bare transactions (each a 2-byte length, then
+/// TxnHeader and record), framed here into a log with valid checksums and consecutive
+/// zxids so that they get past the framing to the converter and the state machine.
+/// Garbage in must give an error, never a panic.
+pub fn zookeeper_files(data: &[u8]) {
+    use ferrokeeper::persist::zookeeper;
+    let Some((&kind, rest)) = data.split_first() else {
+        return;
+    };
+    let sessions = SessionTable::default();
+    let mut tree = DataTree::new();
+    let _ = match kind % 3 {
+        0 => zookeeper::load_snapshot_bytes(Bytes::copy_from_slice(rest)).map(|_| 0),
+        1 => zookeeper::replay_log_bytes(Bytes::copy_from_slice(rest), &mut tree, &sessions),
+        _ => zookeeper::replay_log_bytes(zookeeper_log_of(rest), &mut tree, &sessions),
+    };
+}
+
+/// A ZooKeeper log file holding `txns`, renumbered from zxid 1.
+fn zookeeper_log_of(mut txns: &[u8]) -> Bytes {
+    use bytes::BufMut;
+    let mut log = BytesMut::new();
+    // FileHeader: "ZKLG", version 2, dbid 0.
+    log.put_i32(0x5a4b_4c47);
+    log.put_i32(2);
+    log.put_i64(0);
+    let mut zxid = 1i64;
+    while let Some((len, rest)) = txns.split_first_chunk::<2>() {
+        let len = (u16::from_be_bytes(*len) as usize).min(rest.len());
+        let mut txn = rest[..len].to_vec();
+        txns = &rest[len..];
+        // TxnHeader: clientId (8 bytes), cxid (4), zxid (8), time, type.
+        if txn.len() < 20 {
+            txn.resize(20, 0);
+        }
+        txn[12..20].copy_from_slice(&zxid.to_be_bytes());
+        zxid += 1;
+        log.put_i64(i64::from(adler2::adler32_slice(&txn)));
+        log.put_i32(txn.len() as i32);
+        log.put_slice(&txn);
+        log.put_u8(b'B');
+    }
+    log.freeze()
+}

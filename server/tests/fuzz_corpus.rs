@@ -107,6 +107,11 @@ fn zoo_cfg() {
 }
 
 #[test]
+fn zookeeper_files() {
+    run("zookeeper_files", targets::zookeeper_files);
+}
+
+#[test]
 fn state_machine() {
     run("state_machine", targets::state_machine);
     let mut rng = Rng(42);

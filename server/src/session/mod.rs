@@ -33,13 +33,19 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// When a session touched at `now_ms` expires. A timeout read from a damaged file may
+/// be negative: it counts as zero.
+fn deadline(now_ms: u64, timeout_ms: i32) -> u64 {
+    now_ms.saturating_add(timeout_ms.max(0) as u64)
+}
+
 impl Session {
     pub fn new(id: i64, password: [u8; PASSWORD_LEN], timeout_ms: i32, now_ms: u64) -> Self {
         Session {
             id,
             password,
             timeout_ms: AtomicI32::new(timeout_ms),
-            deadline_ms: AtomicU64::new(now_ms + timeout_ms as u64),
+            deadline_ms: AtomicU64::new(deadline(now_ms, timeout_ms)),
             closing: AtomicBool::new(false),
             conn: Mutex::new(None),
         }
@@ -51,7 +57,7 @@ impl Session {
 
     /// Any packet from the client keeps the session alive for another timeout.
     pub fn touch(&self, now_ms: u64) {
-        let deadline = now_ms + self.timeout_ms() as u64;
+        let deadline = deadline(now_ms, self.timeout_ms());
         self.deadline_ms.fetch_max(deadline, Ordering::Relaxed);
     }
 
@@ -59,7 +65,7 @@ impl Session {
     pub fn revalidate(&self, timeout_ms: i32, now_ms: u64) {
         self.timeout_ms.store(timeout_ms, Ordering::Relaxed);
         self.deadline_ms
-            .store(now_ms + timeout_ms as u64, Ordering::Relaxed);
+            .store(deadline(now_ms, timeout_ms), Ordering::Relaxed);
     }
 
     pub fn deadline_ms(&self) -> u64 {

@@ -24,6 +24,17 @@ pub struct ZkFile {
     pub compression: Compression,
 }
 
+impl ZkFile {
+    /// Bytes that come from no file (fuzzing): errors name `(memory)`.
+    pub fn in_memory() -> ZkFile {
+        ZkFile {
+            zxid: 0,
+            path: PathBuf::from("(memory)"),
+            compression: Compression::None,
+        }
+    }
+}
+
 /// ZooKeeper's snapshots and logs, each oldest first.
 #[derive(Debug, Default)]
 pub struct ZkFiles {

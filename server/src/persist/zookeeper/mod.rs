@@ -17,11 +17,15 @@ mod txn_log;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::pipeline::apply::Applier;
 use crate::pipeline::txn::{zxid_epoch, Zxid};
 use crate::session::{Session, SessionTable};
 use crate::tree::DataTree;
+use files::ZkFile;
 pub use files::ZkFiles;
+use txn_log::ZkLog;
 
 /// Why ZooKeeper's files could not be taken over.
 #[derive(Debug, thiserror::Error)]
@@ -69,47 +73,9 @@ pub fn import(
     now_ms: u64,
 ) -> Result<Imported, ImportError> {
     let (mut tree, snapshot) = newest_valid_snapshot(files, sessions, now_ms)?;
-    let start = tree.last_zxid();
-    let mut applier = Applier {
-        tree: &mut tree,
-        sessions,
-        events: Vec::new(),
-    };
     let mut replayed = 0;
-    for file in logs_after(files, start) {
-        let log = txn_log::read(file)?;
-        if let Some(torn) = &log.torn {
-            tracing::warn!(
-                path = %file.path.display(),
-                offset = torn.offset,
-                dropped_bytes = torn.bytes,
-                "ZooKeeper's log ends with {}; reading stops there, as ZooKeeper's does",
-                torn.reason
-            );
-        }
-        for entry in &log.entries {
-            let last = applier.tree.last_zxid();
-            let zxid = entry.header.zxid;
-            if zxid <= last {
-                continue;
-            }
-            if !follows(last, zxid) {
-                return Err(ImportError::Gap {
-                    after: last,
-                    next: zxid,
-                    path: file.path.clone(),
-                    offset: entry.offset as u64,
-                });
-            }
-            let txn = txn::convert(entry, applier.tree).map_err(|reason| ImportError::Corrupt {
-                path: file.path.clone(),
-                offset: entry.offset as u64,
-                reason,
-            })?;
-            applier.apply(&txn);
-            applier.events.clear();
-            replayed += 1;
-        }
+    for file in logs_after(files, tree.last_zxid()) {
+        replayed += replay(file, &txn_log::read(file)?, &mut tree, sessions)?;
     }
     Ok(Imported {
         tree,
@@ -118,13 +84,78 @@ pub fn import(
     })
 }
 
+/// Applies the entries of `log` after the tree's last zxid, in order, as ZooKeeper's
+/// recovery does; returns how many.
+fn replay(
+    file: &ZkFile,
+    log: &ZkLog,
+    tree: &mut DataTree,
+    sessions: &SessionTable,
+) -> Result<u64, ImportError> {
+    if let Some(torn) = &log.torn {
+        tracing::warn!(
+            path = %file.path.display(),
+            offset = torn.offset,
+            dropped_bytes = torn.bytes,
+            "ZooKeeper's log ends with {}; reading stops there, as ZooKeeper's does",
+            torn.reason
+        );
+    }
+    let mut applier = Applier {
+        tree,
+        sessions,
+        events: Vec::new(),
+    };
+    let mut replayed = 0;
+    for entry in &log.entries {
+        let last = applier.tree.last_zxid();
+        let zxid = entry.header.zxid;
+        if zxid <= last {
+            continue;
+        }
+        if !follows(last, zxid) {
+            return Err(ImportError::Gap {
+                after: last,
+                next: zxid,
+                path: file.path.clone(),
+                offset: entry.offset as u64,
+            });
+        }
+        let txn = txn::convert(entry, applier.tree).map_err(|reason| ImportError::Corrupt {
+            path: file.path.clone(),
+            offset: entry.offset as u64,
+            reason,
+        })?;
+        applier.apply(&txn);
+        applier.events.clear();
+        replayed += 1;
+    }
+    Ok(replayed)
+}
+
+/// Decodes ZooKeeper snapshot bytes as a takeover does (for fuzzing).
+pub fn load_snapshot_bytes(bytes: Bytes) -> Result<DataTree, ImportError> {
+    snapshot::parse(&ZkFile::in_memory(), bytes).map(|snapshot| snapshot.tree)
+}
+
+/// Decodes ZooKeeper log bytes and applies them to `tree` as a takeover does (for
+/// fuzzing); returns how many entries were applied.
+pub fn replay_log_bytes(
+    bytes: Bytes,
+    tree: &mut DataTree,
+    sessions: &SessionTable,
+) -> Result<u64, ImportError> {
+    let file = ZkFile::in_memory();
+    replay(&file, &txn_log::parse(&file, bytes)?, tree, sessions)
+}
+
 /// The newest snapshot that reads back whole, as ZooKeeper picks it; none at all
 /// starts from an empty tree and the whole log.
 fn newest_valid_snapshot<'a>(
     files: &'a ZkFiles,
     sessions: &SessionTable,
     now_ms: u64,
-) -> Result<(DataTree, Option<&'a files::ZkFile>), ImportError> {
+) -> Result<(DataTree, Option<&'a ZkFile>), ImportError> {
     for file in files.snapshots.iter().rev() {
         match snapshot::read(file) {
             Ok(snapshot) => {
@@ -150,7 +181,7 @@ fn newest_valid_snapshot<'a>(
 
 /// FileTxnLog.getLogFiles: the newest log that starts at or before `zxid`, and all
 /// later ones.
-fn logs_after(files: &ZkFiles, zxid: Zxid) -> &[files::ZkFile] {
+fn logs_after(files: &ZkFiles, zxid: Zxid) -> &[ZkFile] {
     let first = files
         .logs
         .iter()

@@ -30,7 +30,12 @@ pub struct ZkSnapshot {
 }
 
 pub fn read(file: &ZkFile) -> Result<ZkSnapshot, ImportError> {
-    let mut input = Cursor::new(file, Bytes::from(read_decompressed(file)?));
+    parse(file, Bytes::from(read_decompressed(file)?))
+}
+
+/// Decodes the (decompressed) bytes of `file`.
+pub fn parse(file: &ZkFile, bytes: Bytes) -> Result<ZkSnapshot, ImportError> {
+    let mut input = Cursor::new(file, bytes);
     let header: FileHeader = input.read("file header")?;
     if header.magic != SNAPSHOT_MAGIC || header.version != 2 {
         return Err(input.corrupt_at(

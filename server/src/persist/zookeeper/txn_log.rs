@@ -44,7 +44,12 @@ pub fn read(file: &ZkFile) -> Result<ZkLog, ImportError> {
         path: file.path.clone(),
         source,
     })?;
-    let mut input = Cursor::new(file, Bytes::from(bytes));
+    parse(file, Bytes::from(bytes))
+}
+
+/// Decodes the bytes of `file`.
+pub fn parse(file: &ZkFile, bytes: Bytes) -> Result<ZkLog, ImportError> {
+    let mut input = Cursor::new(file, bytes);
     let header: FileHeader = input.read("file header")?;
     if header.magic != LOG_MAGIC || header.version != 2 {
         return Err(input.corrupt_at(
