@@ -13,9 +13,14 @@ fn proc_status_field(pid: u32, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
 }
 
+/// Resident memory of the server, in KiB.
+pub fn rss_kib(server: &ServerProcess) -> u64 {
+    proc_status_field(server.pid(), "VmRSS:")
+}
+
 /// Resident memory of the server, in MiB.
 pub fn rss_mib(server: &ServerProcess) -> u64 {
-    proc_status_field(server.pid(), "VmRSS:") / 1024
+    rss_kib(server) / 1024
 }
 
 /// Threads of the server process.
