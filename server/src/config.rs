@@ -80,6 +80,8 @@ pub struct Config {
     pub fsync_warning_threshold_ms: u64,
     /// admin.rateLimiterIntervalInMS: at most one AdminServer `snapshot` per interval.
     pub admin_rate_limiter_interval_ms: u64,
+    /// admin.snapshot.enabled: the AdminServer's `snapshot` command is served.
+    pub admin_snapshot_enabled: bool,
 }
 
 impl Default for Config {
@@ -117,6 +119,7 @@ impl Default for Config {
             ensemble_members: Vec::new(),
             fsync_warning_threshold_ms: 1000,
             admin_rate_limiter_interval_ms: 5 * 60 * 1000,
+            admin_snapshot_enabled: true,
         }
     }
 }
@@ -373,6 +376,14 @@ Ok(())
         help: "at most one AdminServer snapshot per this many ms (300000)",
         apply: |c, _, v| {
             c.admin_rate_limiter_interval_ms = parse(v, "not a number of milliseconds")?;
+            Ok(())
+        },
+    },
+    Key {
+        names: &["admin.snapshot.enabled", "zookeeper.admin.snapshot.enabled"],
+        help: "serve the AdminServer's snapshot command (true; false answers 503)",
+        apply: |c, _, v| {
+            c.admin_snapshot_enabled = flag(v).ok_or("not a boolean")?;
             Ok(())
         },
     },

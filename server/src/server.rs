@@ -192,10 +192,10 @@ fn log_config_summary(config: &Config, admin: Option<SocketAddr>, metrics: Optio
         maxSessionTimeout = config.max_session_timeout_ms(),
         snapCount = config.snap_count,
         forceSync = config.force_sync,
-        autopurgeHours = config.purge_interval_hours,
+        autopurge.purgeInterval = config.purge_interval_hours,
         maxClientCnxns = config.max_client_cnxns,
         globalOutstandingLimit = config.global_outstanding_limit,
-        jute_maxbuffer = config.jute_max_buffer,
+        jute.maxbuffer = config.jute_max_buffer,
         admin = endpoint(admin),
         metrics = endpoint(metrics),
         "configuration"

@@ -65,14 +65,22 @@ impl Summary {
         self.sum.fetch_add(value, Ordering::Relaxed);
         self.min.fetch_min(value, Ordering::Relaxed);
         self.max.fetch_max(value, Ordering::Relaxed);
+        // Algorithm R: the first values fill the sample, a later one replaces a random
+        // slot with probability SAMPLE_SIZE / seen — so once the sample is full the
+        // lock is rarely taken.
+        let seen = seen as usize;
+        let slot = match seen <= SAMPLE_SIZE {
+            true => seen - 1,
+            false => rand::thread_rng().gen_range(0..seen),
+        };
+        if slot >= SAMPLE_SIZE {
+            return;
+        }
         let mut sample = self.sample.lock();
-        if sample.len() < SAMPLE_SIZE {
+        if slot < sample.len() {
+            sample[slot] = value;
+        } else if sample.len() < SAMPLE_SIZE {
             sample.push(value);
-        } else {
-            let slot = rand::thread_rng().gen_range(0..seen.max(1)) as usize;
-            if slot < SAMPLE_SIZE {
-                sample[slot] = value;
-            }
         }
     }
 

@@ -619,6 +619,151 @@ def step_queue(c, base):
         stop_client(c2)
 
 
+def run_threads(*targets):
+    """Runs each callable on a thread; returns their results (bounded by --wait)."""
+    results = [None] * len(targets)
+    errors = []
+
+    def run(i, fn):
+        try:
+            results[i] = fn()
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [
+        threading.Thread(target=run, args=(i, fn), daemon=True) for i, fn in enumerate(targets)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(ARGS.wait)
+        assert not t.is_alive(), "recipe thread hung"
+    assert not errors, "recipe thread raised %r" % (errors,)
+    return results
+
+
+def step_barrier(c, base):
+    c2 = new_client()
+    try:
+        b = c.Barrier(base + "/barrier")
+        b.create()
+        other = c2.Barrier(base + "/barrier")
+        assert other.wait(0.3) is False, "wait() passed a standing barrier"
+        waiting = threading.Thread(target=lambda: waited.append(other.wait(ARGS.wait)), daemon=True)
+        waited = []
+        waiting.start()
+        time.sleep(0.2)
+        b.remove()
+        waiting.join(ARGS.wait)
+        assert waited == [True], "wait() after remove(): %r" % (waited,)
+
+        path = base + "/double"
+        d1 = c.DoubleBarrier(path, 2, identifier="one")
+        d2 = c2.DoubleBarrier(path, 2, identifier="two")
+        run_threads(d1.enter, d2.enter)
+        assert d1.participating and d2.participating, "not both inside the double barrier"
+        run_threads(d1.leave, d2.leave)
+        assert not d1.participating and not d2.participating, "still inside after leave()"
+        assert c.get_children(path) == [], "double barrier left %r" % (c.get_children(path),)
+    finally:
+        stop_client(c2)
+
+
+def step_party(c, base):
+    c2 = new_client()
+    try:
+        for kind in ("Party", "ShallowParty"):
+            path = "%s/%s" % (base, kind)
+            p1 = getattr(c, kind)(path, "one")
+            p2 = getattr(c2, kind)(path, "two")
+            p1.join()
+            assert sorted(p2) == ["one"], "%s members %r" % (kind, list(p2))
+            p2.join()
+            assert len(p1) == 2 and sorted(p1) == ["one", "two"], "%s members %r" % (kind, list(p1))
+            p1.leave()
+            assert list(p2) == ["two"], "%s after leave %r" % (kind, list(p2))
+            stop_client(c2)
+            c2 = new_client()
+            assert len(c.Party(path) if kind == "Party" else c.ShallowParty(path)) == 0, (
+                "%s: a closed session is still a member" % kind
+            )
+    finally:
+        stop_client(c2)
+
+
+def step_partitioner(c, base):
+    c2 = new_client()
+    items = {1, 2, 3, 4, 5}
+    try:
+        p1 = c.SetPartitioner(base, set=items, identifier="one", time_boundary=0.3)
+        p2 = c2.SetPartitioner(base, set=items, identifier="two", time_boundary=0.3)
+
+        def settle(parts):
+            deadline = time.monotonic() + ARGS.wait
+            while not all(p.acquired for p in parts):
+                assert time.monotonic() < deadline, "partitions not acquired: %r" % (
+                    [p.state for p in parts],
+                )
+                for p in parts:
+                    assert not p.failed, "partitioner failed"
+                    if p.release:
+                        p.release_set()
+                    elif p.allocating:
+                        p.wait_for_acquire(timeout=0.2)
+                time.sleep(0.02)
+
+        settle([p1, p2])
+        a, b = set(p1), set(p2)
+        assert a and b and not (a & b) and a | b == items, "partition %r / %r" % (a, b)
+        p2.finish()
+        # p1 sees the party change, releases its share and takes every item.
+        deadline = time.monotonic() + ARGS.wait
+        while p1.acquired and set(p1) != items:
+            assert time.monotonic() < deadline, "p1 did not notice: %r" % (set(p1),)
+            time.sleep(0.02)
+        settle([p1])
+        assert set(p1) == items, "after the other left: %r" % (set(p1),)
+        p1.finish()
+    finally:
+        stop_client(c2)
+
+
+def step_tree_cache(c, base):
+    from kazoo.recipe.cache import TreeCache, TreeEvent
+
+    c.ensure_path(base + "/a")
+    events = Waiter()
+    tc = TreeCache(c, base)
+    tc.listen(events)
+    tc.start()
+    try:
+        deadline = time.monotonic() + ARGS.wait
+
+        def until(kind, path):
+            while True:
+                for e in events.events:
+                    node = e.event_data
+                    if e.event_type == kind and (path is None or (node and node.path == path)):
+                        return node
+                assert time.monotonic() < deadline, "no %s %s in %r" % (kind, path, events.events)
+                time.sleep(0.02)
+
+        until(TreeEvent.INITIALIZED, None)
+        assert tc.get_children(base) == frozenset(["a"]), "cached children %r" % (
+            tc.get_children(base),
+        )
+        c.create(base + "/a/b", b"hello")
+        assert until(TreeEvent.NODE_ADDED, base + "/a/b").data == b"hello"
+        c.set(base + "/a/b", b"again")
+        assert until(TreeEvent.NODE_UPDATED, base + "/a/b").data == b"again"
+        assert tc.get_data(base + "/a/b").data == b"again", "cached data"
+        c.delete(base + "/a/b")
+        until(TreeEvent.NODE_REMOVED, base + "/a/b")
+        assert tc.get_data(base + "/a/b") is None, "removed node still cached"
+    finally:
+        tc.close()
+
+
 STEPS = [
     ("connect", step_connect),
     ("ensure_path", step_ensure_path),
@@ -635,6 +780,10 @@ STEPS = [
     ("recipe_counter", step_counter),
     ("recipe_election", step_election),
     ("recipe_queue", step_queue),
+    ("recipe_barrier", step_barrier),
+    ("recipe_party", step_party),
+    ("recipe_set_partitioner", step_partitioner),
+    ("recipe_tree_cache", step_tree_cache),
 ]
 
 

@@ -12,6 +12,7 @@
 pub mod clients;
 pub mod http;
 pub mod proxy;
+pub mod resources;
 pub mod state;
 pub mod wire;
 pub mod zkc;

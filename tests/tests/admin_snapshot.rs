@@ -198,6 +198,22 @@ fn the_caller_must_authenticate_and_hold_all_on_the_root() {
 }
 
 #[test]
+fn admin_snapshot_enabled_false_answers_503() {
+    if real_zookeeper() {
+        return;
+    }
+    let (_server, admin) = start_with_admin(None, &["--set", "admin.snapshot.enabled=false"]);
+    let answer = snapshot(admin, "", Some("ip"));
+    assert_eq!(answer.status, 503);
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({"command": "snapshot", "error": null})
+    );
+    // Credentials are still checked first, as in ZooKeeper.
+    assert_eq!(snapshot(admin, "", None).status, 401);
+}
+
+#[test]
 fn a_server_without_a_data_dir_answers_500_with_the_reason() {
     if real_zookeeper() {
         return;

@@ -471,7 +471,8 @@ impl Side {
                     .iter()
                     .map(|c| format!("{}:{}", c.auth_scheme, c.user))
                     .collect();
-                Self::sorted(ids)
+                // In ZooKeeper's order (its connection's ConcurrentHashMap set).
+                ids.join(",")
             }
             Request::GetEphemerals(_) => {
                 Self::sorted(reply.decode::<GetEphemeralsResponse>().ephemerals)

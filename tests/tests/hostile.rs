@@ -7,9 +7,8 @@
 //! server's memory (`VmRSS`) and file descriptors (`/proc/<pid>/fd`) stay bounded.
 //!
 //! Knobs (sized for debug builds on a loaded 2-core machine, the file well under a
-//! minute): [`PIPELINED`], [`WATCHES`], [`DEPTH`], [`CHILDREN`], [`CHURN`],
-//! [`MULTI_OPS`]; the larger figures (a million watches or children) only
-//! scale these.
+//! minute): [`PIPELINED`], [`scale`] (watches and children), [`DEPTH`], [`CHURN`],
+//! [`MULTI_OPS`].
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -24,6 +23,7 @@ use ferrokeeper_protocol::records::{
     GetAllChildrenNumberResponse, GetChildren2Response, GetChildrenResponse, GetDataResponse,
 };
 use ferrokeeper_protocol::{CreateMode, ErrorCode};
+use ferrokeeper_tests::resources::{mntr, open_fds, rss_mib};
 use ferrokeeper_tests::wire::{self, frame, new_session_request, record, req, Wire};
 use ferrokeeper_tests::{eventually, four_letter_word, real_zookeeper, ServerProcess};
 
@@ -40,12 +40,27 @@ fn probe_bound() -> Duration {
 }
 /// Requests the never-reading client pipelines.
 const PIPELINED: usize = 100_000;
-/// Watches one client registers before it disconnects.
-const WATCHES: usize = 100_000;
+/// Watches one client registers before it disconnects, and children of the wide
+/// node: `FERROKEEPER_HOSTILE_SCALE`, default [`DEFAULT_SCALE`]. Rounded up to
+/// whole thousands (the children are created 1,000 per multi).
+fn scale() -> usize {
+    let scale: usize = std::env::var("FERROKEEPER_HOSTILE_SCALE")
+        .ok()
+        .map(|v| {
+            v.trim()
+                .parse()
+                .expect("FERROKEEPER_HOSTILE_SCALE is a number")
+        })
+        .unwrap_or(DEFAULT_SCALE);
+    scale.div_ceil(1000).max(1) * 1000
+}
+const DEFAULT_SCALE: usize = 100_000;
+/// What one watch (a path the client sent, in both directions of the registry) may
+/// cost the server in resident memory.
+const MAX_BYTES_PER_WATCH: u64 = 512;
+const MIB: u64 = 1 << 20;
 /// Levels of the deep path.
 const DEPTH: usize = 1_000;
-/// Children of the wide node (its getChildren reply is larger than 1 MiB).
-const CHILDREN: usize = 100_000;
 /// Connections opened and closed.
 const CHURN: usize = 2_000;
 /// Ops in the big multi.
@@ -96,34 +111,6 @@ impl Prober {
             "{what}: a well-behaved client waited {worst:?} for a getData"
         );
     }
-}
-
-fn proc_status_kib(pid: u32, key: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(key))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
-}
-
-/// Resident memory of the server, in MiB.
-fn rss_mib(server: &ServerProcess) -> u64 {
-    proc_status_kib(server.pid(), "VmRSS:") / 1024
-}
-
-fn open_fds(server: &ServerProcess) -> usize {
-    std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
-        .expect("proc fd")
-        .count()
-}
-
-/// A `mntr` counter.
-fn mntr(server: &ServerProcess, key: &str) -> i64 {
-    let out = four_letter_word(server.addr, "mntr").expect("mntr");
-    out.lines()
-        .find_map(|line| line.strip_prefix(key)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {key} in mntr:\n{out}"))
 }
 
 /// Total watches, from `wchs`.
@@ -379,7 +366,8 @@ fn a_client_that_pipelines_and_never_reads_is_throttled_then_dropped() {
 }
 
 #[test]
-fn a_hundred_thousand_watches_go_when_their_client_disconnects() {
+fn a_mass_of_watches_go_when_their_client_disconnects() {
+    let watches = scale();
     let server = ServerProcess::start(&["--set", "4lw.commands.whitelist=*"]);
     let mut w = Wire::connect(server.addr);
     assert_eq!(
@@ -388,17 +376,28 @@ fn a_hundred_thousand_watches_go_when_their_client_disconnects() {
         0
     );
     let prober = Prober::start(server.addr);
+    let before = rss_mib(&server);
+    let started = Instant::now();
     let mut frames = Vec::new();
-    for i in 0..WATCHES {
+    for i in 0..watches {
         // exists on missing nodes: one exist watch each.
         frames.extend(wire::typed_request_frame(
             i as i32 + 10,
             &req::exists(&format!("/w/n{i}"), true),
         ));
     }
-    let replies = pipeline(&mut w, frames, WATCHES);
+    let replies = pipeline(&mut w, frames, watches);
     assert!(replies.iter().all(|r| r.err() == ErrorCode::NoNode as i32));
-    assert_eq!(total_watches(&server), WATCHES);
+    assert_eq!(total_watches(&server), watches);
+    let registered = rss_mib(&server);
+    eprintln!(
+        "{watches} watches registered in {:?}; server RSS {before} -> {registered} MiB",
+        started.elapsed()
+    );
+    assert!(
+        registered.saturating_sub(before) * MIB < watches as u64 * MAX_BYTES_PER_WATCH,
+        "{watches} watches took the server from {before} to {registered} MiB"
+    );
     assert_eq!(w.call(1, &req::exists("/w", false)).err(), 0);
     drop(w);
     assert!(
@@ -406,7 +405,8 @@ fn a_hundred_thousand_watches_go_when_their_client_disconnects() {
         "watches left after the client disconnected: {}",
         total_watches(&server)
     );
-    prober.finish("100k watches");
+    eprintln!("watches gone {:?} after the start", started.elapsed());
+    prober.finish(&format!("{watches} watches"));
 }
 
 #[test]
@@ -475,7 +475,8 @@ fn a_thousand_levels_deep_path_works_and_survives_a_restart() {
 }
 
 #[test]
-fn a_node_with_a_hundred_thousand_children_is_listed_in_one_reply() {
+fn a_node_with_a_mass_of_children_is_listed_in_one_reply() {
+    let children = scale();
     let server = ServerProcess::start(&[]);
     let mut w = Wire::connect(server.addr);
     assert_eq!(
@@ -483,14 +484,16 @@ fn a_node_with_a_hundred_thousand_children_is_listed_in_one_reply() {
             .err(),
         0
     );
+    let started = Instant::now();
+    let name = |i: usize| format!("child-{i:07}");
     // Created 1,000 at a time in pipelined multis.
     let mut frames = Vec::new();
-    let batches = CHILDREN / 1000;
+    let batches = children / 1000;
     for batch in 0..batches {
         let ops = (0..1000)
             .map(|i| {
                 MultiOp::Create(req::create_op(
-                    &format!("/wide/child-{:07}", batch * 1000 + i),
+                    &format!("/wide/{}", name(batch * 1000 + i)),
                     b"",
                     CreateMode::Persistent,
                 ))
@@ -502,30 +505,56 @@ fn a_node_with_a_hundred_thousand_children_is_listed_in_one_reply() {
         ));
     }
     let replies = pipeline(&mut w, frames, batches);
-    assert!(replies.iter().all(|r| r.err() == 0));
+    let failed: Vec<_> = replies
+        .iter()
+        .filter(|r| r.err() != 0)
+        .map(|r| (r.xid(), r.err()))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "multis failed (xid, err): {:?}",
+        &failed[..failed.len().min(10)]
+    );
+    let before = rss_mib(&server);
+    eprintln!(
+        "{children} children created in {:?}; server RSS {before} MiB",
+        started.elapsed()
+    );
     let prober = Prober::start(server.addr);
     // The reply is over 1 MiB (more than the Java client's default jute.maxbuffer
     // accepts); ZooKeeper sends it all the same, and so do we.
-    w.send(2, &req::get_children("/wide", false));
-    let frame_len;
-    let reply = {
-        let reply = w.recv();
-        frame_len = reply.body.len() + 16;
-        reply
-    };
+    let listing = Instant::now();
+    let reply = w.call(2, &req::get_children("/wide", false));
+    let listed = listing.elapsed();
+    let frame_len = reply.body.len() + 16;
     assert_eq!(reply.err(), 0);
     assert!(frame_len > 1 << 20, "reply of {frame_len} bytes");
-    let children = reply.decode::<GetChildrenResponse>().children;
-    assert_eq!(children.len(), CHILDREN);
+    let mut names = reply.decode::<GetChildrenResponse>().children;
+    names.sort_unstable();
+    assert!(
+        names.iter().enumerate().all(|(i, n)| *n == name(i)),
+        "the listing is not the {children} children created"
+    );
     let two = w
         .call(3, &req::get_children2("/wide", false))
         .decode::<GetChildren2Response>();
-    assert_eq!(two.stat.num_children as usize, CHILDREN);
+    assert_eq!(two.stat.num_children as usize, children);
+    assert_eq!(two.children.len(), children);
     let count = w
         .call(4, &req::get_all_children_number("/wide"))
         .decode::<GetAllChildrenNumberResponse>();
-    assert_eq!(count.total_number as usize, CHILDREN);
-    prober.finish("100k children");
+    assert_eq!(count.total_number as usize, children);
+    let after = rss_mib(&server);
+    eprintln!(
+        "getChildren of {children}: {frame_len} bytes in {listed:?}; server RSS {before} -> {after} MiB"
+    );
+    // A listing is built, sent and freed: it may cost a few copies of the reply, not
+    // more each time.
+    assert!(
+        after.saturating_sub(before) * MIB < 4 * frame_len as u64 + 64 * MIB,
+        "listing {children} children twice took the server from {before} to {after} MiB"
+    );
+    prober.finish(&format!("{children} children"));
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! As in ZooKeeper 3.9: the caller names itself in an `Authorization` header
 //! (`digest user:password`, or `ip` for its address) and must be granted every
 //! permission on `/` (401 without or with bad credentials, 403 without the grant); one
-//! snapshot per `admin.rateLimiterIntervalInMS` (5 minutes), others answer 429;
+//! snapshot per `admin.rateLimiterIntervalInMS` (5 minutes), others answer 429; 503
+//! when `admin.snapshot.enabled` is false;
 //! `?streaming=false` takes the snapshot without sending it. The answer carries the
 //! headers `last_zxid` (`0x` + hex) and `snapshot_size`.
 
@@ -69,6 +70,10 @@ async fn run(
     if let Err((status, error)) = authorize(&command.shared, authorization, peer.ip()) {
         tracing::warn!(peer = %peer, error, "snapshot command refused");
         return json_answer(status, &asked, Some(error), None);
+    }
+    if !command.shared.config.admin_snapshot_enabled {
+        tracing::warn!(peer = %peer, "Snapshot command is disabled");
+        return json_answer(StatusCode::SERVICE_UNAVAILABLE, "snapshot", None, None);
     }
     if !command.allow() {
         tracing::warn!(peer = %peer, "Snapshot request was rate limited");

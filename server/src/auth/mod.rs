@@ -39,6 +39,24 @@ impl AuthIds {
         &self.ids
     }
 
+    /// The identities in the order ZooKeeper iterates a connection's (a set backed by
+    /// a ConcurrentHashMap): by hash bin, and in a bin by insertion. fixupACL expands
+    /// `auth` and whoAmI answers in that order. Exact while the table has not grown
+    /// (under 12 identities); past that, bins that collide may differ.
+    fn in_zookeeper_order(&self) -> Vec<&Id> {
+        let mut table = 16;
+        while self.ids.len() >= table - table / 4 {
+            table *= 2;
+        }
+        let mut ids: Vec<&Id> = self.ids.iter().collect();
+        // Stable: insertion order within a bin.
+        ids.sort_by_key(|id| {
+            let h = java_id_hash(id);
+            ((h ^ (h >> 16)) & 0x7fff_ffff) as usize & (table - 1)
+        });
+        ids
+    }
+
     pub fn is_super(&self) -> bool {
         self.ids.iter().any(|id| id.scheme == "super")
     }
@@ -69,8 +87,8 @@ impl AuthIds {
 
     /// whoAmI's answer: one entry per identity, user as the scheme names it.
     pub fn client_infos(&self) -> Vec<ClientInfo> {
-        self.ids
-            .iter()
+        self.in_zookeeper_order()
+            .into_iter()
             .map(|id| ClientInfo {
                 auth_scheme: id.scheme.clone(),
                 user: match id.scheme.as_str() {
@@ -99,8 +117,8 @@ impl AuthIds {
             } else if entry.id.scheme == "auth" {
                 let mut any = false;
                 for own in self
-                    .ids
-                    .iter()
+                    .in_zookeeper_order()
+                    .into_iter()
                     .filter(|id| is_authenticated_scheme(&id.scheme))
                 {
                     any = true;
@@ -127,9 +145,20 @@ fn is_anyone(id: &Id) -> bool {
 }
 
 /// Schemes whose identities stand for a user (the `auth` pseudo-scheme expands to
-/// them); an ip identity is not one.
+/// them); an ip identity is not one, and neither is `super`: ZooKeeper has no
+/// authentication provider named `super`, so fixupACL skips it.
 fn is_authenticated_scheme(scheme: &str) -> bool {
-    scheme == "digest" || scheme == "super"
+    scheme == "digest"
+}
+
+/// Java's `Id.hashCode()` (jute: 17, then 37·h + each field's `String.hashCode()`).
+fn java_id_hash(id: &Id) -> u32 {
+    let string = |s: &str| {
+        s.encode_utf16()
+            .fold(0u32, |h, unit| h.wrapping_mul(31).wrapping_add(unit as u32))
+    };
+    let h = 17u32.wrapping_mul(37).wrapping_add(string(&id.scheme));
+    h.wrapping_mul(37).wrapping_add(string(&id.id))
 }
 
 fn is_valid_id(id: &Id) -> bool {
@@ -268,6 +297,75 @@ mod tests {
             Acl::new(1, "world", "anyone"),
         ];
         assert_eq!(ids.fixup_acl(&twice).unwrap().len(), 1);
+    }
+
+    /// The orders printed by a `Collections.newSetFromMap(new ConcurrentHashMap<>())`
+    /// of `Id`s (ZooKeeper 3.8's ServerCnxn.authInfo) after each add, in jshell.
+    #[test]
+    fn identities_come_in_zookeeper_order() {
+        let digest = |user_password: &str| Id {
+            scheme: "digest".into(),
+            id: digest::generate(user_password),
+        };
+        let names = |ids: &AuthIds| -> Vec<String> {
+            ids.in_zookeeper_order()
+                .iter()
+                .map(|id| format!("{}:{}", id.scheme, id.id.split(':').next().unwrap()))
+                .collect()
+        };
+        let mut ids = peer();
+        ids.add(digest("nocolon"));
+        assert_eq!(names(&ids), ["digest:nocolon", "ip:127.0.0.1"]);
+        ids.add(digest("user2:pw2"));
+        ids.add(digest("user1:pw1"));
+        assert_eq!(
+            names(&ids),
+            [
+                "digest:user2",
+                "digest:nocolon",
+                "ip:127.0.0.1",
+                "digest:user1"
+            ]
+        );
+        let super_id = digest::generate("super:superpw");
+        for id in authenticate("digest", b"super:superpw", Some(&super_id)).unwrap() {
+            ids.add(id);
+        }
+        assert_eq!(
+            names(&ids),
+            [
+                "digest:user2",
+                "digest:nocolon",
+                "digest:super",
+                "super:",
+                "ip:127.0.0.1",
+                "digest:user1"
+            ]
+        );
+        // `auth` expands to the digests in that order; `super` is not one of them.
+        let fixed = ids.fixup_acl(&[Acl::new(Perms::ALL, "auth", "")]).unwrap();
+        let users: Vec<&str> = fixed
+            .iter()
+            .map(|a| a.id.id.split(':').next().unwrap())
+            .collect();
+        assert_eq!(users, ["user2", "nocolon", "super", "user1"]);
+        assert!(fixed.iter().all(|a| a.id.scheme == "digest"));
+        let who: Vec<String> = ids
+            .client_infos()
+            .into_iter()
+            .map(|c| c.auth_scheme)
+            .collect();
+        assert_eq!(who, ["digest", "digest", "digest", "super", "ip", "digest"]);
+
+        // 14 identities: the table has grown to 32 bins.
+        let mut many = AuthIds::default();
+        for i in 0..14 {
+            many.add(digest(&format!("u{i}:p")));
+        }
+        assert_eq!(
+            names(&many),
+            [3, 5, 7, 11, 9, 2, 8, 12, 0, 1, 13, 6, 4, 10].map(|i| format!("digest:u{i}"))
+        );
     }
 
     #[test]

@@ -39,7 +39,7 @@ impl Conn {
             id,
             peer,
             auth: RwLock::new(AuthIds::for_peer(peer.ip())),
-            out: Outbound::default(),
+            out: Outbound::new(peer),
             session_id: AtomicI64::new(0),
             in_flight: AtomicUsize::new(0),
             received: AtomicU64::new(0),

@@ -82,7 +82,17 @@ pub async fn serve(
     if !established {
         return Ok(());
     }
-    while let Some(frame) = next_frame(shared, socket, buf).await? {
+    loop {
+        // A connection closed from our side (its session ended, or it stopped reading
+        // what it is sent) stops being read at once, so a client that never reads nor
+        // closes cannot keep it.
+        let frame = tokio::select! {
+            frame = next_frame(shared, socket, buf) => frame?,
+            () = conn.out.closed() => return Ok(()),
+        };
+        let Some(frame) = frame else {
+            break;
+        };
         shared
             .packets_received
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

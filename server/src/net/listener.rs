@@ -10,6 +10,9 @@ use tokio::net::{TcpListener, TcpStream};
 use super::{connection, four_letter};
 use crate::shared::Shared;
 
+/// Watches of a closed connection unlinked per hold of the watch lock.
+const WATCH_UNLINK_BATCH: usize = 10_000;
+
 pub async fn run(shared: Arc<Shared>, listener: TcpListener) {
     loop {
         match listener.accept().await {
@@ -82,7 +85,10 @@ async fn serve(
         Err(reason) => tracing::info!(peer = %peer, reason, "closing connection"),
     }
     shared.conns.unregister(conn.id);
-    shared.watches.lock().remove_watcher(conn.id);
+    let mut gone = shared.watches.lock().disown(conn.id);
+    while shared.watches.lock().forget_some(&mut gone, WATCH_UNLINK_BATCH) {
+        tokio::task::yield_now().await;
+    }
     if let Some(session) = shared.sessions.get(conn.session_id()) {
         session.detach(&conn);
     }

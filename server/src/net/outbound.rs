@@ -4,6 +4,7 @@
 //! znode data is queued by reference, never copied.
 
 use std::io::IoSlice;
+use std::net::SocketAddr;
 
 use bytes::{Buf, Bytes, BytesMut};
 use parking_lot::Mutex;
@@ -37,8 +38,9 @@ struct State {
     closed: bool,
 }
 
-#[derive(Default)]
 pub struct Outbound {
+    /// The client, for log lines.
+    peer: SocketAddr,
     state: Mutex<State>,
     wake: Notify,
     drained: Notify,
@@ -47,6 +49,16 @@ pub struct Outbound {
 }
 
 impl Outbound {
+    pub fn new(peer: SocketAddr) -> Self {
+        Outbound {
+            peer,
+            state: Mutex::default(),
+            wake: Notify::new(),
+            drained: Notify::new(),
+            stop: Notify::new(),
+        }
+    }
+
     /// Appends frames written by `write`; false if the connection is closing.
     pub fn send(&self, write: impl FnOnce(&mut BytesMut)) -> bool {
         self.send_parts(|sink| write(&mut sink.state.buf))
@@ -60,15 +72,22 @@ impl Outbound {
         }
         write(&mut Sink { state: &mut state });
         let queued = state.chunked_len + state.buf.len();
-        if queued > HARD_LIMIT {
+        let overflowing = queued > HARD_LIMIT;
+        if overflowing {
             tracing::warn!(
+                peer = %self.peer,
                 queued,
-                "closing connection: client is not reading its replies"
+                "closing connection: client is not reading its replies and notifications"
             );
             state.closed = true;
         }
         drop(state);
         self.wake.notify_one();
+        if overflowing {
+            // The writer is likely blocked on the full socket: wake it to stop, and
+            // the reader (see `closed`).
+            self.stop.notify_waiters();
+        }
         true
     }
 
@@ -88,6 +107,20 @@ impl Outbound {
         self.state.lock().closed = true;
         self.wake.notify_one();
         self.stop.notify_waiters();
+    }
+
+    /// Resolves once the connection is closing or closed, for whoever waits on the
+    /// client meanwhile (the reader).
+    pub async fn closed(&self) {
+        loop {
+            let stop = self.stop.notified();
+            tokio::pin!(stop);
+            stop.as_mut().enable();
+            if self.is_closing() {
+                return;
+            }
+            stop.await;
+        }
     }
 
     pub fn is_closing(&self) -> bool {

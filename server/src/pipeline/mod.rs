@@ -12,6 +12,7 @@
 //! Reads of a connection with writes in flight ride along in order, so they see them.
 
 pub mod apply;
+mod batch;
 pub mod pending;
 pub mod prep;
 pub mod txn;
@@ -33,9 +34,6 @@ use apply::{Applier, Event, OpResult};
 use pending::Pending;
 use prep::PrepContext;
 pub use txn::{Txn, TxnOp, Zxid};
-
-/// Most work items taken into one batch.
-const MAX_BATCH: usize = 1024;
 
 /// What the pipeline is asked to do.
 pub enum Work {
@@ -121,8 +119,8 @@ pub async fn run(
 ) -> Result<(), ferrokeeper_storage::Error> {
     let mut pending = Pending::default();
     let mut last_zxid = shared.tree.read().last_zxid();
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while work.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    let mut batch = Vec::with_capacity(batch::MAX_BATCH);
+    while batch::next(&mut work, &mut batch).await {
         let mut snapshot_requests = Vec::new();
         let steps: Vec<Step> = {
             let tree = shared.tree.read();

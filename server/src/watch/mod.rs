@@ -15,6 +15,13 @@ use crate::tree::FastSet;
 /// Identifies the connection that owns a watch.
 pub type WatcherId = u64;
 
+/// The watches of a gone connection still to unlink ([`WatchManager::disown`]).
+pub struct GoneWatcher {
+    id: WatcherId,
+    data: std::collections::hash_set::IntoIter<Box<str>>,
+    child: std::collections::hash_set::IntoIter<Box<str>>,
+}
+
 #[derive(Default)]
 pub struct WatchManager {
     pub data: WatchTable,
@@ -97,10 +104,31 @@ impl WatchManager {
         removed_data || removed_child
     }
 
-    /// Drops every watch of a connection that is gone.
-    pub fn remove_watcher(&mut self, watcher: WatcherId) {
-        self.data.remove_watcher(watcher);
-        self.child.remove_watcher(watcher);
+    /// Starts dropping the watches of a connection that is gone: it no longer has
+    /// any as far as `wchc` and its registrations are concerned; [`Self::forget_some`]
+    /// then unlinks them from their paths.
+    pub fn disown(&mut self, watcher: WatcherId) -> GoneWatcher {
+        GoneWatcher {
+            id: watcher,
+            data: self.data.take_paths(watcher).into_iter(),
+            child: self.child.take_paths(watcher).into_iter(),
+        }
+    }
+
+    /// Unlinks up to `batch` of a gone connection's watches; false once none are
+    /// left. A client can hold a million watches: unlinked in batches, the lock is
+    /// not held for all of them at once.
+    pub fn forget_some(&mut self, gone: &mut GoneWatcher, batch: usize) -> bool {
+        for _ in 0..batch {
+            if let Some(path) = gone.data.next() {
+                self.data.forget(&path, gone.id);
+            } else if let Some(path) = gone.child.next() {
+                self.child.forget(&path, gone.id);
+            } else {
+                return false;
+            }
+        }
+        true
     }
 
     pub fn watch_count(&self) -> usize {
@@ -140,6 +168,24 @@ mod tests {
         assert!(w.trigger("/a/b", EventType::NodeChildrenChanged).is_empty());
         assert!(w.trigger("/ab", EventType::NodeCreated).is_empty());
         assert_eq!(w.watch_count(), 1);
+    }
+
+    #[test]
+    fn a_gone_watcher_is_unlinked_in_batches() {
+        let mut w = WatchManager::default();
+        for i in 0..5 {
+            w.add_data_watch(&format!("/n{i}"), 1);
+        }
+        w.add_child_watch("/n0", 1);
+        w.add_data_watch("/n0", 2);
+        let mut gone = w.disown(1);
+        // Six watches: four, then the last two.
+        assert!(w.forget_some(&mut gone, 4));
+        assert_eq!(w.watch_count(), 3);
+        assert!(!w.forget_some(&mut gone, 4));
+        assert_eq!(w.watch_count(), 1);
+        assert!(w.contains("/n0", 2, WatcherType::Data));
+        assert_eq!(w.data.by_watcher().count(), 1);
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct WatchTable {
     by_watcher: FastMap<WatcherId, FastSet<Box<str>>>,
     /// Recursive registrations; while zero, triggers skip the walk up the ancestors.
     recursive: usize,
+    /// Registrations (path, watcher): kept, not counted, as mntr asks for it often
+    /// and a table can hold millions.
+    count: usize,
 }
 
 impl WatchTable {
@@ -33,6 +36,9 @@ impl WatchTable {
             return;
         }
         watchers.insert(watcher, mode);
+        if previous.is_none() {
+            self.count += 1;
+        }
         if previous == Some(WatchMode::PersistentRecursive) {
             self.recursive -= 1;
         }
@@ -103,8 +109,11 @@ impl WatchTable {
 
     fn unlink_from_path(&mut self, path: &str, watcher: WatcherId) {
         if let Some(watchers) = self.by_path.get_mut(path) {
-            if watchers.remove(&watcher) == Some(WatchMode::PersistentRecursive) {
-                self.recursive -= 1;
+            if let Some(mode) = watchers.remove(&watcher) {
+                self.count -= 1;
+                if mode == WatchMode::PersistentRecursive {
+                    self.recursive -= 1;
+                }
             }
             if watchers.is_empty() {
                 self.by_path.remove(path);
@@ -112,14 +121,20 @@ impl WatchTable {
         }
     }
 
-    pub fn remove_watcher(&mut self, watcher: WatcherId) {
-        for path in self.by_watcher.remove(&watcher).into_iter().flatten() {
-            self.unlink_from_path(&path, watcher);
-        }
+    /// Takes out the paths a gone `watcher` watches; each must then be given to
+    /// [`Self::forget`]. Until it is, the path still lists the watcher (a trigger
+    /// reports it and unlinks it itself).
+    pub fn take_paths(&mut self, watcher: WatcherId) -> FastSet<Box<str>> {
+        self.by_watcher.remove(&watcher).unwrap_or_default()
+    }
+
+    /// Unlinks a gone watcher from one path [`Self::take_paths`] returned.
+    pub fn forget(&mut self, path: &str, watcher: WatcherId) {
+        self.unlink_from_path(path, watcher);
     }
 
     pub fn watch_count(&self) -> usize {
-        self.by_path.values().map(|w| w.len()).sum()
+        self.count
     }
 
     /// Paths watched by each watcher (wchc).
