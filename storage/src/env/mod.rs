@@ -83,7 +83,12 @@ pub fn write_all_at(file: &dyn File, mut buf: &[u8], mut offset: u64) -> io::Res
 
 /// Reads the whole file into memory.
 pub fn read_to_end(file: &dyn File) -> io::Result<Vec<u8>> {
-    let len = file.size()?;
+    read_prefix(file, u64::MAX)
+}
+
+/// Reads the first `limit` bytes of the file (fewer if it is shorter).
+pub fn read_prefix(file: &dyn File, limit: u64) -> io::Result<Vec<u8>> {
+    let len = file.size()?.min(limit);
     let mut buf = vec![0u8; len as usize];
     let mut filled = 0;
     while filled < buf.len() {

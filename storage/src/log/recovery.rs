@@ -202,7 +202,8 @@ pub struct Replay {
 impl Replay {
     fn load(&self, info: &SegmentInfo) -> Result<(Bytes, Cursor)> {
         let file = self.fs.open(&info.path, false).ctx("open", &info.path)?;
-        let mut data = env::read_to_end(file.as_ref()).ctx("read", &info.path)?;
+        // Only what recovery found valid, not the preallocated zeros after it.
+        let data = env::read_prefix(file.as_ref(), info.len).ctx("read", &info.path)?;
         if (data.len() as u64) < info.len {
             return Err(Error::CorruptLog {
                 path: info.path.clone(),
@@ -210,7 +211,6 @@ impl Replay {
                 kind: Corruption::TruncatedRecord,
             });
         }
-        data.truncate(info.len as usize);
         let header = decode_header(&info.path, &data)?;
         Ok((Bytes::from(data), Cursor::new(&header)))
     }
