@@ -3,7 +3,7 @@
 //! ZooKeeper's own classes, `tests/java/ZooKeeperSnapshot.java`) is served by
 //! ZooKeeper and, taken over, by ferrokeeper. Both name the children with Java's
 //! `%010d` of the signed counter; ferrokeeper goes on through the wrap
-//! (`s--2147483648`), while ZooKeeper's tree never stores the wrapped counter, so its
+//! (`s--2147483648`, and on after a restart), while ZooKeeper's tree never stores the wrapped counter, so its
 //! next create asks for `s-2147483647` again (README, "Deliberate differences").
 
 use std::path::Path;
@@ -68,7 +68,7 @@ fn sequential_names_past_i32_max() {
     let fk_dir = zookeeper_data_dir(&program, "seq-overflow-fk", start);
     let zk_dir = zookeeper_data_dir(&program, "seq-overflow-zk", start);
 
-    let ferrokeeper = Launch::new(&fk_dir).start();
+    let mut ferrokeeper = Launch::new(&fk_dir).start();
     let names = |names: &[&str]| -> Vec<Result<String, i32>> {
         names.iter().map(|n| Ok(format!("/p/s-{n}"))).collect()
     };
@@ -81,6 +81,13 @@ fn sequential_names_past_i32_max() {
             "-2147483647",
             "-2147483646"
         ])
+    );
+    // The wrapped counter is durable: after a crash the next name follows on.
+    ferrokeeper.kill();
+    let ferrokeeper = Launch::new(&fk_dir).start();
+    assert_eq!(
+        sequential_creates(ferrokeeper.addr, 1),
+        names(&["-2147483645"])
     );
     drop(ferrokeeper);
 
