@@ -4,9 +4,8 @@
 
 use ferrokeeper_protocol::multi::{MultiOp, MultiResponse, MultiResult};
 use ferrokeeper_protocol::records::{
-    ErrorResponse, GetAclResponse, GetAllChildrenNumberResponse, GetChildren2Response,
-    GetChildrenResponse, GetEphemeralsResponse, PathWatchRequest, StatResponse, SyncResponse,
-    WhoAmIResponse,
+    ErrorResponse, GetAclResponse, GetAllChildrenNumberResponse, GetEphemeralsResponse,
+    PathWatchRequest, StatResponse, SyncResponse, WhoAmIResponse,
 };
 use ferrokeeper_protocol::request::Request;
 use ferrokeeper_protocol::{AddWatchMode, ErrorCode, Perms, WatcherType};
@@ -14,6 +13,7 @@ use ferrokeeper_protocol::{AddWatchMode, ErrorCode, Perms, WatcherType};
 use super::set_watches;
 use crate::net::conn::Conn;
 use crate::shared::Shared;
+use crate::tree::node::ChildList;
 use crate::tree::{DataTree, Node};
 
 /// Answers a read request by queueing its reply on `conn`.
@@ -44,20 +44,10 @@ pub fn execute(shared: &Shared, tree: &DataTree, conn: &Conn, xid: i32, request:
                 }
                 conn.reply_data(xid, zxid, &node.data, &node.stat());
             }
-            Request::GetChildren(r) => {
+            Request::GetChildren(r) | Request::GetChildren2(r) => {
                 let node = children_of(shared, tree, conn, r)?;
-                let body = GetChildrenResponse {
-                    children: tree.children(node),
-                };
-                conn.reply(xid, zxid, ok, Some(&body));
-            }
-            Request::GetChildren2(r) => {
-                let node = children_of(shared, tree, conn, r)?;
-                let body = GetChildren2Response {
-                    children: tree.children(node),
-                    stat: node.stat(),
-                };
-                conn.reply(xid, zxid, ok, Some(&body));
+                let with_stat = matches!(request, Request::GetChildren2(_));
+                conn.reply(xid, zxid, ok, Some(&ChildList { node, with_stat }));
             }
             Request::GetAcl(r) => {
                 let node = tree.get(&r.path).ok_or(ErrorCode::NoNode)?;

@@ -185,7 +185,10 @@ impl DataTree {
         };
         if let Some(parent) = self.get_mut(parent_path) {
             if let Some(cversion) = parent_cversion {
-                parent.stat.cversion = parent.stat.cversion.max(cversion);
+                // Forward in the counter's own order, which wraps past i32::MAX.
+                if cversion.wrapping_sub(parent.stat.cversion) > 0 {
+                    parent.stat.cversion = cversion;
+                }
             }
             parent.stat.pzxid = parent.stat.pzxid.max(zxid);
         }
@@ -439,5 +442,24 @@ mod tests {
         assert_eq!((a.pzxid, a.cversion, a.num_children), (7, 2, 0));
         assert_eq!(tree.ephemerals_of(42).count(), 0);
         assert_eq!(tree.data_size(), 0);
+    }
+
+    /// A replayed create moves the parent's child counter forward only, and forward
+    /// past i32::MAX is i32::MIN (the counter wraps, as the sequential names do).
+    #[test]
+    fn replayed_child_counters_move_forward_through_the_wrap() {
+        let mut tree = DataTree::new();
+        let acl = open(&mut tree);
+        tree.create("/p", None, acl.clone(), 0, 1, 1, 100).unwrap();
+        tree.create("/p/a", None, acl, 0, 5, 2, 100).unwrap();
+        let counter = |tree: &DataTree| tree.get("/p").unwrap().stat.cversion;
+        tree.replay_child_change("/p/b", Some(3), 3);
+        assert_eq!(counter(&tree), 5, "an older counter is ignored");
+        tree.replay_child_change("/p/b", Some(i32::MAX), 4);
+        assert_eq!(counter(&tree), i32::MAX);
+        tree.replay_child_change("/p/c", Some(i32::MIN), 5);
+        assert_eq!(counter(&tree), i32::MIN, "past i32::MAX");
+        tree.replay_child_change("/p/b", Some(i32::MAX), 4);
+        assert_eq!(counter(&tree), i32::MIN, "i32::MAX is behind i32::MIN");
     }
 }

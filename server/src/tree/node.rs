@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use ferrokeeper_protocol::records::{Acl, Stat};
+use bytes::{BufMut, Bytes, BytesMut};
+use ferrokeeper_protocol::frame::WriteJute;
+use ferrokeeper_protocol::records::{Acl, Stat, STAT_LEN};
 
 use super::FastMap;
 
@@ -105,10 +106,73 @@ impl Node {
     }
 }
 
+/// A node's child names as a getChildren reply body (a jute vector of strings),
+/// written straight from the tree: a million children are not first copied into a
+/// million `String`s. With `with_stat`, the getChildren2 body (children, then the stat).
+pub struct ChildList<'a> {
+    pub node: &'a Node,
+    pub with_stat: bool,
+}
+
+impl WriteJute for ChildList<'_> {
+    fn write_jute(&self, out: &mut BytesMut) {
+        let children = &self.node.children;
+        let names: usize = children.keys().map(|name| 4 + name.len()).sum();
+        out.reserve(4 + names + if self.with_stat { STAT_LEN } else { 0 });
+        out.put_i32(children.len() as i32);
+        for name in children.keys() {
+            out.put_i32(name.len() as i32);
+            out.put_slice(name.as_bytes());
+        }
+        if self.with_stat {
+            self.node.stat().write_jute(out);
+        }
+    }
+}
+
 /// ZooKeeper's version bump: -1 means "any version" in requests, so it is skipped.
 pub fn next_version(version: i32) -> i32 {
     match version.wrapping_add(1) {
         -1 => 0,
         v => v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrokeeper_protocol::jute::Jute;
+    use ferrokeeper_protocol::records::{GetChildren2Response, GetChildrenResponse};
+
+    #[test]
+    fn a_child_list_is_the_get_children_reply_body() {
+        let mut node = Node {
+            data: None,
+            acl: Arc::from(Vec::new()),
+            stat: PersistedStat {
+                cversion: 2,
+                ..PersistedStat::default()
+            },
+            children: FastMap::default(),
+        };
+        node.children.insert("a".into(), 1);
+        node.children.insert("bé".into(), 2);
+        let encode = |with_stat| {
+            let mut out = BytesMut::new();
+            ChildList {
+                node: &node,
+                with_stat,
+            }
+            .write_jute(&mut out);
+            out.freeze()
+        };
+        let mut plain = GetChildrenResponse::read(&mut encode(false)).unwrap().children;
+        plain.sort();
+        assert_eq!(plain, ["a", "bé"]);
+        let mut body = encode(true);
+        let two = GetChildren2Response::read(&mut body).unwrap();
+        assert!(body.is_empty());
+        assert_eq!(two.stat, node.stat());
+        assert_eq!(two.children.len(), 2);
     }
 }
