@@ -57,7 +57,7 @@ impl ServerProcess {
     /// directory removed when the server is dropped.
     pub fn start(args: &[&str]) -> ServerProcess {
         if real_zookeeper() {
-            return Self::start_real_zookeeper(args);
+            return Self::start_zookeeper(args);
         }
         let dir = scratch_dir("data");
         let mut server = Self::start_in(&dir, args);
@@ -70,12 +70,13 @@ impl ServerProcess {
         Launch::new(data_dir).args(args).start()
     }
 
-    /// Apache ZooKeeper with ferrokeeper's flags translated.
-    fn start_real_zookeeper(args: &[&str]) -> ServerProcess {
+    /// Apache ZooKeeper (the reference) on a free port and a scratch data directory,
+    /// with ferrokeeper's flags translated.
+    pub fn start_zookeeper(args: &[&str]) -> ServerProcess {
         let port = free_port();
         let scratch =
             std::env::temp_dir().join(format!("ferrokeeper-realzk-{}-{port}", std::process::id()));
-        Self::start_zookeeper(&scratch.join("data"), port, scratch, args)
+        Self::launch_zookeeper(&scratch.join("data"), port, scratch, args)
     }
 
     /// Apache ZooKeeper on `data_dir` (which outlives it) and `port`, with
@@ -83,16 +84,17 @@ impl ServerProcess {
     /// directory over to ferrokeeper.
     pub fn start_zookeeper_on(data_dir: &Path, port: u16, args: &[&str]) -> ServerProcess {
         let scratch = scratch_dir("zookeeper");
-        Self::start_zookeeper(data_dir, port, scratch, args)
+        Self::launch_zookeeper(data_dir, port, scratch, args)
     }
 
     /// ZooKeeper with its zoo.cfg and log in `scratch`, removed when it is dropped.
-    fn start_zookeeper(
+    fn launch_zookeeper(
         data_dir: &Path,
         port: u16,
         scratch: PathBuf,
         args: &[&str],
     ) -> ServerProcess {
+        clients::install_clients();
         std::fs::create_dir_all(data_dir).expect("data dir");
         std::fs::create_dir_all(&scratch).expect("scratch dir");
         let mut cfg = format!(

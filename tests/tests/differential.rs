@@ -22,10 +22,7 @@
 //! where they are compared; see the comments marked KNOWN DIFFERENCE.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
-use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -44,7 +41,7 @@ use ferrokeeper_protocol::{AddWatchMode, OpCode, Perms, WatcherType};
 use ferrokeeper_tests::wire::{
     new_session_request, req, Reply, Wire, DEFAULT_SESSION_TIMEOUT_MS, READ_TIMEOUT,
 };
-use ferrokeeper_tests::{eventually, four_letter_word, Launch, ServerProcess};
+use ferrokeeper_tests::{Launch, ServerProcess};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sha1::{Digest, Sha1};
@@ -94,73 +91,10 @@ fn now_ms() -> i64 {
 // ---------------------------------------------------------------------------------
 // Apache ZooKeeper, started beside ferrokeeper
 
-struct RealZk {
-    child: Child,
-    addr: SocketAddr,
-    dir: PathBuf,
-}
-
-impl Drop for RealZk {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn ensure_zookeeper_installed() {
-    if std::path::Path::new("/usr/share/java/zookeeper.jar").exists() {
-        return;
-    }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("clients/install.sh");
-    let status = Command::new(script).status().expect("run install.sh");
-    assert!(status.success(), "tests/clients/install.sh failed");
-}
-
-fn start_real_zk(props: &[&str]) -> RealZk {
-    ensure_zookeeper_installed();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let dir = ferrokeeper_tests::scratch_dir("diff-realzk");
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    let cfg = format!(
-        "dataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n\
-         maxClientCnxns=0\n4lw.commands.whitelist=*\ntickTime={TICK_MS}\nforceSync=no\n",
-        dir.join("data").display()
-    );
-    std::fs::write(dir.join("zoo.cfg"), cfg).unwrap();
-    let log = std::fs::File::create(dir.join("zookeeper.log")).unwrap();
-    let child = Command::new("java")
-        .args([
-            "-Dzookeeper.admin.enableServer=false",
-            "-Dzookeeper.extendedTypesEnabled=true",
-        ])
-        .args(props)
-        .args([
-            "-cp",
-            "/usr/share/java/zookeeper.jar",
-            "org.apache.zookeeper.server.ZooKeeperServerMain",
-        ])
-        .arg(dir.join("zoo.cfg"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("start java");
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let zk = RealZk { child, addr, dir };
-    let ready = eventually(Duration::from_secs(60), || {
-        four_letter_word(addr, "srvr").is_some_and(|out| out.contains("Mode:"))
-    });
-    if !ready {
-        let mut log = String::new();
-        let _ = std::fs::File::open(zk.dir.join("zookeeper.log"))
-            .and_then(|mut f| f.read_to_string(&mut log));
-        panic!("ZooKeeper did not start on {addr}:\n{log}");
-    }
-    zk
+/// ZooKeeper with the same flags as ferrokeeper, plus no fsync (it is compared, not
+/// trusted with data); ferrokeeper runs in memory.
+fn start_zookeeper(args: &[&str]) -> ServerProcess {
+    ServerProcess::start_zookeeper(&[args, &["--set", "forceSync=no"]].concat())
 }
 
 // ---------------------------------------------------------------------------------
@@ -1159,10 +1093,7 @@ fn random_sequences_match_zookeeper() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0x5eed_2026);
     eprintln!("differential: {cases} sequences x {ops} ops, base seed {base}");
-    let zk = start_real_zk(&[
-        "-Dznode.container.checkIntervalMs=3600000",
-        &format!("-Dzookeeper.DigestAuthenticationProvider.{}", SUPER_DIGEST),
-    ]);
+    let zk = start_zookeeper(SERVER_ARGS);
     let mut coverage = BTreeMap::new();
     let fk: ServerProcess = Launch::in_memory().args(SERVER_ARGS).start();
     for case in 0..cases {
@@ -1182,16 +1113,15 @@ fn container_and_ttl_reaping_matches_zookeeper() {
     // Long enough that no TTL node can expire while the scenario is being set up,
     // however slow the machine.
     const TTL_MS: i64 = 1500;
-    let zk = start_real_zk(&["-Dznode.container.checkIntervalMs=100"]);
-    let fk: ServerProcess = Launch::in_memory()
-        .args(&[
-            "--tick-time",
-            "500",
-            "--extended-types",
-            "--set",
-            "znode.container.checkIntervalMs=100",
-        ])
-        .start();
+    let args = [
+        "--tick-time",
+        "500",
+        "--extended-types",
+        "--set",
+        "znode.container.checkIntervalMs=100",
+    ];
+    let zk = start_zookeeper(&args);
+    let fk: ServerProcess = Launch::in_memory().args(&args).start();
     let mut seq = Sequence::connected(0, zk.addr, fk.addr);
     let raw = |op: OpCode, path: &str, flags: i32, ttl: i64| {
         Request::Create(req::create_raw(
@@ -1302,10 +1232,9 @@ fn container_and_ttl_reaping_matches_zookeeper() {
 /// are refused, and which close the connection.
 #[test]
 fn data_around_jute_maxbuffer_matches_zookeeper() {
-    let zk = start_real_zk(&["-Djute.maxbuffer=4096"]);
-    let fk: ServerProcess = Launch::in_memory()
-        .args(&["--tick-time", "500", "--set", "jute.maxbuffer=4096"])
-        .start();
+    let args = ["--tick-time", "500", "--set", "jute.maxbuffer=4096"];
+    let zk = start_zookeeper(&args);
+    let fk: ServerProcess = Launch::in_memory().args(&args).start();
     let mut seq = Sequence::connected(0, zk.addr, fk.addr);
     let mut xid = 1;
     let mut closes = 0;
