@@ -56,9 +56,9 @@ fn scale() -> usize {
     scale.div_ceil(1000).max(1) * 1000
 }
 /// The figure. With a debug build on a loaded 2-core machine (load 5–8) a
-/// million watches took 17 s to register and 8 s to go, a million children 58 s to
+/// million watches took 11 s to register and 5 s to go, a million children 58 s to
 /// create (1,000 per multi, forceSync=no) and 0.74 s to list (17 MB); the server
-/// held about 330 bytes a watch and 300 bytes a child. 100,000 takes a tenth.
+/// held about 250 bytes a watch and 300 bytes a child. 100,000 takes a tenth.
 const DEFAULT_SCALE: usize = 1_000_000;
 /// What one watch (a path the client sent, in both directions of the registry) may
 /// cost the server in resident memory.
@@ -406,7 +406,7 @@ fn a_mass_of_watches_go_when_their_client_disconnects() {
     assert_eq!(w.call(1, &req::exists("/w", false)).err(), 0);
     drop(w);
     assert!(
-        // Unlinked 10,000 per hold of the lock: about 8 s for a million here.
+        // Unlinked 10,000 per hold of the lock: about 5 s for a million here.
         eventually(Duration::from_secs(10 + watches as u64 / 25_000), || {
             total_watches(&server) == 0
         }),

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferrokeeper_protocol::{AddWatchMode, CreateMode};
+use ferrokeeper_tests::resources::{mntr, rss_mib};
 use ferrokeeper_tests::wire::{self, req, Wire};
-use ferrokeeper_tests::{eventually, four_letter_word, real_zookeeper, scratch_dir, Launch};
+use ferrokeeper_tests::{eventually, real_zookeeper, scratch_dir, Launch};
 
 /// Length of the watched node's name: each notification carries it, so a few thousand
 /// changes queue more than the 64 MiB a connection may hold.
@@ -25,24 +26,6 @@ const CHANGES: usize = 1_500;
 const MAX_GROWTH_MIB: u64 = 160;
 /// The worst getData round trip the well-behaved client may see meanwhile.
 const PROBE_BOUND: Duration = Duration::from_secs(2);
-
-/// Resident memory of a process, in MiB.
-fn rss_mib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .expect("VmRSS")
-        / 1024
-}
-
-fn alive_connections(server: &ferrokeeper_tests::ServerProcess) -> i64 {
-    let mntr = four_letter_word(server.addr, "mntr").unwrap_or_default();
-    mntr.lines()
-        .find_map(|l| l.strip_prefix("zk_num_alive_connections\t")?.parse().ok())
-        .unwrap_or(-1)
-}
 
 #[test]
 fn a_watcher_that_never_reads_is_disconnected_and_others_are_unaffected() {
@@ -83,8 +66,10 @@ fn a_watcher_that_never_reads_is_disconnected_and_others_are_unaffected() {
             .err(),
         0
     );
-    let before = rss_mib(server.pid());
-    let slow_conns = alive_connections(&server);
+    let slow_peer = slow.stream().local_addr().unwrap();
+    let before = rss_mib(&server);
+    let alive = || mntr(&server, "zk_num_alive_connections");
+    let slow_conns = alive();
 
     // The well-behaved prober: getData round trips every 10 ms.
     let stop = Arc::new(AtomicBool::new(false));
@@ -105,54 +90,51 @@ fn a_watcher_that_never_reads_is_disconnected_and_others_are_unaffected() {
         })
     };
     // The server's resident memory, sampled every few milliseconds.
-    let sampler = {
-        let (stop, pid) = (stop.clone(), server.pid());
-        std::thread::spawn(move || {
+    let sampling = std::thread::scope(|scope| {
+        let sampler = scope.spawn(|| {
             let mut peak = 0;
             while !stop.load(Ordering::Relaxed) {
-                peak = peak.max(rss_mib(pid));
+                peak = peak.max(rss_mib(&server));
                 std::thread::sleep(Duration::from_millis(2));
             }
             peak
-        })
-    };
-    // The observer reads its notifications as they come.
-    let observing = std::thread::spawn(move || {
-        let mut seen = 0;
-        while seen < CHANGES {
-            let event = observer.recv();
-            assert!(event.is_notification(), "{event:?}");
-            seen += 1;
+        });
+        // The observer reads its notifications as they come.
+        let observing = std::thread::spawn(move || {
+            let mut seen = 0;
+            while seen < CHANGES {
+                let event = observer.recv();
+                assert!(event.is_notification(), "{event:?}");
+                seen += 1;
+            }
+            seen
+        });
+        let mut frames = Vec::new();
+        for xid in 2..(CHANGES as i32 + 2) {
+            frames.extend(wire::typed_request_frame(
+                xid,
+                &req::set_data(&node, b"x", -1),
+            ));
         }
-        seen
-    });
-    let mut frames = Vec::new();
-    for xid in 2..(CHANGES as i32 + 2) {
-        frames.extend(wire::typed_request_frame(
-            xid,
-            &req::set_data(&node, b"x", -1),
-        ));
-    }
-    let mut socket = writer.stream().try_clone().unwrap();
-    let sending = std::thread::spawn(move || socket.write_all(&frames).expect("send changes"));
-    for (i, reply) in writer.recv_n(CHANGES).iter().enumerate() {
-        assert_eq!(reply.err(), 0, "setData {i}");
-    }
-    sending.join().unwrap();
-    assert_eq!(
-        observing.join().unwrap(),
-        CHANGES,
-        "the observer missed events"
-    );
+        let mut socket = writer.stream().try_clone().unwrap();
+        let sending = std::thread::spawn(move || socket.write_all(&frames).expect("send changes"));
+        for (i, reply) in writer.recv_n(CHANGES).iter().enumerate() {
+            assert_eq!(reply.err(), 0, "setData {i}");
+        }
+        sending.join().unwrap();
+        assert_eq!(
+            observing.join().unwrap(),
+            CHANGES,
+            "the observer missed events"
+        );
 
-    // The slow client is dropped, with a log line naming it.
-    let slow_peer = slow.stream().local_addr().unwrap();
-    let dropped = eventually(Duration::from_secs(10), || {
-        alive_connections(&server) == slow_conns - 1
+        // The slow client is dropped, with a log line naming it.
+        let dropped = eventually(Duration::from_secs(10), || alive() == slow_conns - 1);
+        stop.store(true, Ordering::Relaxed);
+        (dropped, sampler.join().unwrap())
     });
-    stop.store(true, Ordering::Relaxed);
+    let (dropped, peak) = sampling;
     let (count, worst) = prober.join().unwrap();
-    let peak = sampler.join().unwrap();
     let text = server.stderr_text();
     eprintln!("RSS {before} -> peak {peak} MiB; prober: {count} round trips, worst {worst:?}");
     assert!(dropped, "the slow watcher is still connected:\n{text}");
@@ -176,10 +158,9 @@ fn a_watcher_that_never_reads_is_disconnected_and_others_are_unaffected() {
     );
     // What it had queued is freed.
     assert!(
-        eventually(Duration::from_secs(5), || rss_mib(server.pid())
-            < before + 64),
+        eventually(Duration::from_secs(5), || rss_mib(&server) < before + 64),
         "RSS stays at {} MiB after the slow client is gone (from {before})",
-        rss_mib(server.pid())
+        rss_mib(&server)
     );
     let _ = std::fs::remove_dir_all(dir);
 }

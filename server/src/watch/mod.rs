@@ -5,10 +5,12 @@
 //! is a connection; registering the same path twice in one table is one watch.
 
 mod table;
+mod watchers;
 
 use ferrokeeper_protocol::{AddWatchMode, EventType, WatcherType};
 
 pub use table::{WatchMode, WatchTable};
+pub use watchers::Watchers;
 
 use crate::tree::FastSet;
 

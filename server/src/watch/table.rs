@@ -2,6 +2,7 @@
 
 use ferrokeeper_protocol::EventType;
 
+use super::watchers::Watchers;
 use super::WatcherId;
 use crate::tree::path::self_and_ancestors;
 use crate::tree::{FastMap, FastSet};
@@ -18,7 +19,7 @@ pub enum WatchMode {
 
 #[derive(Default)]
 pub struct WatchTable {
-    by_path: FastMap<Box<str>, FastMap<WatcherId, WatchMode>>,
+    by_path: FastMap<Box<str>, Watchers>,
     by_watcher: FastMap<WatcherId, FastSet<Box<str>>>,
     /// Recursive registrations; while zero, triggers skip the walk up the ancestors.
     recursive: usize,
@@ -30,7 +31,7 @@ pub struct WatchTable {
 impl WatchTable {
     pub fn add(&mut self, path: &str, watcher: WatcherId, mode: WatchMode) {
         let watchers = self.by_path.entry(path.into()).or_default();
-        let previous = watchers.get(&watcher).copied();
+        let previous = watchers.get(watcher);
         // A one-shot registration does not downgrade a persistent one.
         if previous.is_some() && mode == WatchMode::Standard {
             return;
@@ -60,7 +61,7 @@ impl WatchTable {
                 continue;
             };
             let mut spent = Vec::new();
-            for (&watcher, &mode) in watchers.iter() {
+            for (watcher, mode) in watchers.iter() {
                 match mode {
                     WatchMode::PersistentRecursive if event != EventType::NodeChildrenChanged => {
                         fired.insert(watcher);
@@ -85,8 +86,8 @@ impl WatchTable {
     pub fn contains(&self, path: &str, watcher: WatcherId, mode: Option<WatchMode>) -> bool {
         self.by_path
             .get(path)
-            .and_then(|w| w.get(&watcher))
-            .is_some_and(|m| mode.is_none_or(|wanted| wanted == *m))
+            .and_then(|w| w.get(watcher))
+            .is_some_and(|m| mode.is_none_or(|wanted| wanted == m))
     }
 
     pub fn remove(&mut self, path: &str, watcher: WatcherId, mode: Option<WatchMode>) -> bool {
@@ -109,7 +110,7 @@ impl WatchTable {
 
     fn unlink_from_path(&mut self, path: &str, watcher: WatcherId) {
         if let Some(watchers) = self.by_path.get_mut(path) {
-            if let Some(mode) = watchers.remove(&watcher) {
+            if let Some(mode) = watchers.remove(watcher) {
                 self.count -= 1;
                 if mode == WatchMode::PersistentRecursive {
                     self.recursive -= 1;
@@ -143,7 +144,7 @@ impl WatchTable {
     }
 
     /// Watchers of each path (wchp).
-    pub fn by_path(&self) -> impl Iterator<Item = (&str, &FastMap<WatcherId, WatchMode>)> {
+    pub fn by_path(&self) -> impl Iterator<Item = (&str, &Watchers)> {
         self.by_path.iter().map(|(p, w)| (&**p, w))
     }
 }
