@@ -86,7 +86,11 @@ async fn serve(
     }
     shared.conns.unregister(conn.id);
     let mut gone = shared.watches.lock().disown(conn.id);
-    while shared.watches.lock().forget_some(&mut gone, WATCH_UNLINK_BATCH) {
+    while shared
+        .watches
+        .lock()
+        .forget_some(&mut gone, WATCH_UNLINK_BATCH)
+    {
         tokio::task::yield_now().await;
     }
     if let Some(session) = shared.sessions.get(conn.session_id()) {

@@ -166,7 +166,9 @@ mod tests {
             .write_jute(&mut out);
             out.freeze()
         };
-        let mut plain = GetChildrenResponse::read(&mut encode(false)).unwrap().children;
+        let mut plain = GetChildrenResponse::read(&mut encode(false))
+            .unwrap()
+            .children;
         plain.sort();
         assert_eq!(plain, ["a", "bé"]);
         let mut body = encode(true);
