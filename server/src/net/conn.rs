@@ -1,6 +1,7 @@
 //! What the rest of the server knows about a client connection: its identity, its
 //! proven auth ids, its outbound queue and the session it serves.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use ferrokeeper_protocol::frame::{write_reply, WriteJute};
 use ferrokeeper_protocol::records::{ReplyHeader, Stat, WatcherEvent, STAT_LEN};
 use ferrokeeper_protocol::{ErrorCode, EventType, Jute, KeeperState};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use super::outbound::Outbound;
 use crate::auth::AuthIds;
@@ -25,6 +26,10 @@ pub struct Conn {
     /// Requests handed to the pipeline and not yet answered. While non-zero, reads of
     /// this connection also go through the pipeline so replies stay in order.
     in_flight: AtomicUsize,
+    /// Their sizes as received, oldest first (a connection's requests are answered in
+    /// order), and the total.
+    in_flight_sizes: Mutex<VecDeque<usize>>,
+    in_flight_bytes: AtomicUsize,
     pub received: AtomicU64,
     pub sent: AtomicU64,
     /// What `cons` and the AdminServer report about this connection.
@@ -42,6 +47,8 @@ impl Conn {
             out: Outbound::new(peer),
             session_id: AtomicI64::new(0),
             in_flight: AtomicUsize::new(0),
+            in_flight_sizes: Mutex::new(VecDeque::new()),
+            in_flight_bytes: AtomicUsize::new(0),
             received: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             stats: crate::stats::ConnStats::new(crate::time::now_ms()),
@@ -61,12 +68,22 @@ impl Conn {
         self.in_flight.load(Ordering::Acquire)
     }
 
-    pub fn begin_in_flight(&self) {
+    /// Bytes of the requests in the pipeline.
+    pub fn in_flight_bytes(&self) -> usize {
+        self.in_flight_bytes.load(Ordering::Acquire)
+    }
+
+    /// A request of `size` bytes was handed to the pipeline.
+    pub fn begin_in_flight(&self, size: usize) {
+        self.in_flight_sizes.lock().push_back(size);
+        self.in_flight_bytes.fetch_add(size, Ordering::AcqRel);
         self.in_flight.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Called after the reply of a pipelined request has been queued.
     pub fn end_in_flight(&self) {
+        let size = self.in_flight_sizes.lock().pop_front().unwrap_or(0);
+        self.in_flight_bytes.fetch_sub(size, Ordering::AcqRel);
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
         self.out.notify_progress();
     }

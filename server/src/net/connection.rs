@@ -27,6 +27,10 @@ use crate::time::now_ms;
 /// connections would hold descriptors forever.
 pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Most bytes of requests one connection may have in the pipeline before it stops
+/// being read (one request of any size is always taken).
+const MAX_IN_FLIGHT_BYTES: usize = 8 << 20;
+
 /// Why the connection ended, for the log line.
 pub type Closed = String;
 
@@ -109,10 +113,12 @@ pub async fn serve(
         }
         conn.out.wait_below_soft_limit().await;
         // globalOutstandingLimit: most requests a connection may have in the pipeline
-        // before it stops reading.
+        // before it stops reading; and most bytes of them, or a thousand 1 MiB writes
+        // of one client would be a gigabyte held.
         let limit = shared.config.global_outstanding_limit;
-        if conn.in_flight() >= limit {
-            conn.out.wait_for(|| conn.in_flight() < limit).await;
+        let full = || conn.in_flight() >= limit || conn.in_flight_bytes() >= MAX_IN_FLIGHT_BYTES;
+        if full() {
+            conn.out.wait_for(|| !full()).await;
         }
     }
     Ok(())
@@ -199,6 +205,7 @@ async fn handle_request(
     mut frame: Bytes,
 ) -> Result<(), Closed> {
     let received = std::time::Instant::now();
+    let size = frame.len();
     let header =
         RequestHeader::read(&mut frame).map_err(|e| format!("malformed request header: {e}"))?;
     let session_id = conn.session_id();
@@ -255,6 +262,7 @@ async fn handle_request(
             submit(
                 shared,
                 conn,
+                size,
                 Work::Request {
                     conn: conn.clone(),
                     xid: header.xid,
@@ -268,6 +276,7 @@ async fn handle_request(
             submit(
                 shared,
                 conn,
+                size,
                 Work::UndecodableMulti {
                     conn: conn.clone(),
                     xid: header.xid,
@@ -284,6 +293,7 @@ async fn handle_request(
             submit(
                 shared,
                 conn,
+                size,
                 Work::Reject {
                     conn: conn.clone(),
                     xid: header.xid,
@@ -297,8 +307,8 @@ async fn handle_request(
     Ok(())
 }
 
-async fn submit(shared: &Shared, conn: &Conn, work: Work) -> Result<(), Closed> {
-    conn.begin_in_flight();
+async fn submit(shared: &Shared, conn: &Conn, size: usize, work: Work) -> Result<(), Closed> {
+    conn.begin_in_flight(size);
     shared
         .submit(work)
         .await
