@@ -70,6 +70,8 @@ const DEPTH: usize = 1_000;
 const CHURN: usize = 2_000;
 /// Ops in the big multi.
 const MULTI_OPS: usize = 1_000;
+/// 1 MiB writes one client pipelines (half a gigabyte if the server buffered them).
+const BIG_WRITES: usize = 500;
 
 /// A well-behaved client doing getData round trips every 10 ms in its own thread.
 struct Prober {
@@ -655,4 +657,42 @@ fn data_at_the_default_jute_maxbuffer_is_stored_and_one_byte_more_closes_the_con
     assert_eq!(data.stat.version, 1);
     assert!(data.data.unwrap().iter().all(|&b| b == 7));
     prober.finish("jute.maxbuffer");
+}
+
+#[test]
+fn pipelined_megabyte_writes_are_throttled_not_buffered() {
+    if real_zookeeper() {
+        return; // reads ferrokeeper's memory
+    }
+    let server = ServerProcess::start(&["--set", "forceSync=no"]);
+    let mut w = Wire::connect(server.addr);
+    assert_eq!(
+        w.call(1, &req::create("/big", b"", CreateMode::Persistent))
+            .err(),
+        0
+    );
+    let prober = Prober::start(server.addr);
+    let before = rss_mib(&server);
+    // Each frame at jute.maxbuffer; the server reads them only while less than 8 MiB
+    // of the connection's requests are in its pipeline.
+    let data = vec![9u8; DEFAULT_JUTE_MAXBUFFER - 24];
+    let frame = wire::typed_request_frame(2, &req::set_data("/big", &data, -1));
+    let mut stream = w.stream().try_clone().expect("clone socket");
+    let writer = std::thread::spawn(move || {
+        for _ in 0..BIG_WRITES {
+            stream.write_all(&frame).expect("pipeline write");
+        }
+    });
+    let mut peak = before;
+    for n in 0..BIG_WRITES {
+        assert_eq!(w.recv().err(), 0, "write {n}");
+        peak = peak.max(rss_mib(&server));
+    }
+    writer.join().expect("writer");
+    eprintln!("{BIG_WRITES} pipelined 1 MiB writes: RSS {before} -> peak {peak} MiB");
+    assert!(
+        peak < before + 128,
+        "{BIG_WRITES} pipelined 1 MiB writes took the server from {before} to {peak} MiB"
+    );
+    prober.finish("pipelined megabyte writes");
 }
