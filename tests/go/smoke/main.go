@@ -154,14 +154,14 @@ func (c *client) negotiated(check string) (int64, int32) {
 	}
 }
 
-// awaitEvent waits for a watch to fire with `want` on `path`.
-func awaitEvent(check string, watch <-chan zk.Event, want zk.EventType, path string) {
+// awaitEvent waits up to `within` for a watch to fire with `want` on `path`.
+func awaitEvent(check string, watch <-chan zk.Event, want zk.EventType, path string, within time.Duration) {
 	select {
 	case ev, ok := <-watch:
 		expect(check, ok && ev.Type == want && ev.Path == path && ev.State == syncConnected && ev.Err == nil,
 			"got %v %q (state %d, err %v), want %v %q", ev.Type, ev.Path, ev.State, ev.Err, want, path)
-	case <-time.After(waitFor):
-		fail(check, "no %v for %s within %v", want, path, waitFor)
+	case <-time.After(within):
+		fail(check, "no %v for %s within %v", want, path, within)
 	}
 }
 
@@ -313,7 +313,7 @@ func matrix(server, root string, tick int32, existsNeedsRead bool) {
 	_, _, watch, err := a.ExistsW(gone)
 	must("exists watch on b's ephemeral", err)
 	b.Close()
-	awaitEvent("close: the ephemeral is deleted", watch, zk.EventNodeDeleted, gone)
+	awaitEvent("close: the ephemeral is deleted", watch, zk.EventNodeDeleted, gone, waitFor)
 	found, _, err = a.Exists(gone)
 	must("exists after close", err)
 	equal("close: the ephemeral is gone", found, false)
@@ -339,7 +339,7 @@ func watches(a, b *client, root string, open []zk.ACL) {
 	quiet("data watch: not fired by a read", watch)
 	_, err = b.Set(node, []byte("y"), -1)
 	must("set by another session", err)
-	awaitEvent("data watch: NodeDataChanged", watch, zk.EventNodeDataChanged, node)
+	awaitEvent("data watch: NodeDataChanged", watch, zk.EventNodeDataChanged, node, waitFor)
 
 	_, _, watch, err = a.GetW(node)
 	must("get watch again", err)
@@ -356,7 +356,7 @@ func watches(a, b *client, root string, open []zk.ACL) {
 	_, _, watch, err = a.GetW(node)
 	must("get watch before delete", err)
 	must("delete "+node, b.Delete(node, -1))
-	awaitEvent("data watch: NodeDeleted", watch, zk.EventNodeDeleted, node)
+	awaitEvent("data watch: NodeDeleted", watch, zk.EventNodeDeleted, node, waitFor)
 
 	fresh := root + "/fresh"
 	found, _, watch, err := a.ExistsW(fresh)
@@ -364,17 +364,17 @@ func watches(a, b *client, root string, open []zk.ACL) {
 	equal("exists: false", found, false)
 	_, err = b.Create(fresh, nil, 0, open)
 	must("create "+fresh, err)
-	awaitEvent("exists watch: NodeCreated", watch, zk.EventNodeCreated, fresh)
+	awaitEvent("exists watch: NodeCreated", watch, zk.EventNodeCreated, fresh, waitFor)
 	found, _, watch, err = a.ExistsW(fresh)
 	must("exists watch on a node", err)
 	equal("exists: true", found, true)
 	_, err = b.Set(fresh, []byte("d"), -1)
 	must("set "+fresh, err)
-	awaitEvent("exists watch: NodeDataChanged", watch, zk.EventNodeDataChanged, fresh)
+	awaitEvent("exists watch: NodeDataChanged", watch, zk.EventNodeDataChanged, fresh, waitFor)
 	_, _, watch, err = a.ExistsW(fresh)
 	must("exists watch before delete", err)
 	must("delete "+fresh, b.Delete(fresh, -1))
-	awaitEvent("exists watch: NodeDeleted", watch, zk.EventNodeDeleted, fresh)
+	awaitEvent("exists watch: NodeDeleted", watch, zk.EventNodeDeleted, fresh, waitFor)
 
 	kids := root + "/kids"
 	_, err = a.Create(kids, nil, 0, open)
@@ -388,16 +388,16 @@ func watches(a, b *client, root string, open []zk.ACL) {
 	must("create a child", err)
 	// The client would also close a child watch on NodeDataChanged, so the
 	// first event tells that the data change did not fire it.
-	awaitEvent("child watch: NodeChildrenChanged on create", watch, zk.EventNodeChildrenChanged, kids)
+	awaitEvent("child watch: NodeChildrenChanged on create", watch, zk.EventNodeChildrenChanged, kids, waitFor)
 	children, _, watch, err = a.ChildrenW(kids)
 	must("children watch again", err)
 	equal("children: the new child", children, []string{"k"})
 	must("delete a child", b.Delete(kids+"/k", -1))
-	awaitEvent("child watch: NodeChildrenChanged on delete", watch, zk.EventNodeChildrenChanged, kids)
+	awaitEvent("child watch: NodeChildrenChanged on delete", watch, zk.EventNodeChildrenChanged, kids, waitFor)
 	_, _, watch, err = a.ChildrenW(kids)
 	must("children watch before delete", err)
 	must("delete "+kids, b.Delete(kids, -1))
-	awaitEvent("child watch: NodeDeleted", watch, zk.EventNodeDeleted, kids)
+	awaitEvent("child watch: NodeDeleted", watch, zk.EventNodeDeleted, kids, waitFor)
 }
 
 // multi: all or nothing, with per-op results.
@@ -551,17 +551,9 @@ func restart(server, root string) {
 	equal("reconnect: the ephemeral is kept", stat.EphemeralOwner, id)
 	fmt.Printf("RECONNECTED %s\n", hex(id))
 
-	awaitAfterRestart := func(check string, watch <-chan zk.Event, want zk.EventType, path string) {
-		select {
-		case ev, ok := <-watch:
-			expect(check, ok && ev.Type == want && ev.Path == path, "got %v %q (err %v)", ev.Type, ev.Path, ev.Err)
-		case <-time.After(lineWait):
-			fail(check, "no %v for %s within %v", want, path, lineWait)
-		}
-	}
-	awaitAfterRestart("data watch kept", dataWatch, zk.EventNodeDataChanged, watched)
-	awaitAfterRestart("exists watch kept", existsWatch, zk.EventNodeCreated, created)
-	awaitAfterRestart("child watch kept", childWatch, zk.EventNodeChildrenChanged, root)
+	awaitEvent("data watch kept", dataWatch, zk.EventNodeDataChanged, watched, lineWait)
+	awaitEvent("exists watch kept", existsWatch, zk.EventNodeCreated, created, lineWait)
+	awaitEvent("child watch kept", childWatch, zk.EventNodeChildrenChanged, root, lineWait)
 	data, _, err := c.Get(watched)
 	must("get after the change", err)
 	equal("the data set after the restart", string(data), "after")
