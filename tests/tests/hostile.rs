@@ -1,7 +1,7 @@
 //! Hostile clients, each on loopback against the real binary: a slowloris, absurd
-//! length prefixes, connection churn, a client that pipelines and never reads, a mass of
-//! watches, deep paths, a huge child list, big multis, data at jute.maxbuffer and one
-//! byte over. Throughout each abuse a well-behaved second client ([`Prober`]) keeps
+//! length prefixes, connection churn, a client that pipelines and never reads, one that
+//! pipelines megabyte writes, a mass of watches, deep paths, a huge child list, big
+//! multis, data at jute.maxbuffer and one byte over. Throughout each abuse a well-behaved second client ([`Prober`]) keeps
 //! doing getData round trips, and the test asserts its worst latency stays under
 //! [`probe_bound`]; the offender gets ZooKeeper's answer or is disconnected, and the
 //! server's memory (`VmRSS`) and file descriptors (`/proc/<pid>/fd`) stay bounded.
