@@ -124,7 +124,10 @@ stop_check() {
     code=$(timeout 10 docker inspect -f '{{.State.ExitCode}}' "$name")
     if [ "$ms" -lt $((STOP_LIMIT * 1000)) ]; then ok "$name: docker stop took ${ms}ms"; else fail "$name: docker stop took ${ms}ms (limit ${STOP_LIMIT}s: SIGTERM not handled?)"; fi
     if [ "$code" = 0 ]; then ok "$name: exit code 0 after SIGTERM"; else fail "$name: exit code $code after SIGTERM (137 = killed after the stop timeout)"; fi
-    if timeout 10 docker logs "$name" 2>&1 | grep -q 'stopping signal="SIGTERM"'; then ok "$name: logged the SIGTERM stop"; else fail "$name: no 'stopping signal=\"SIGTERM\"' in its log"; fi
+    # Read whole first: grep -q leaving early would break docker logs' pipe (pipefail).
+    local logs
+    logs=$(timeout 10 docker logs "$name" 2>&1)
+    if grep -q 'stopping signal="SIGTERM"' <<<"$logs"; then ok "$name: logged the SIGTERM stop"; else fail "$name: no 'stopping signal=\"SIGTERM\"' in its log"; fi
 }
 
 # zkcli PORT CMD...: one zkCli invocation; output in $ZKOUT, status in $ZKRC.
