@@ -29,6 +29,15 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A frame's payload: the reply header, then the body.
+    fn parse(mut payload: Bytes) -> Reply {
+        let header = ReplyHeader::read(&mut payload).expect("reply header");
+        Reply {
+            header,
+            body: payload,
+        }
+    }
+
     pub fn xid(&self) -> i32 {
         self.header.xid
     }
@@ -123,16 +132,21 @@ pub fn record<T: Jute>(value: &T) -> Vec<u8> {
 impl Wire {
     /// Opens a TCP connection without any handshake.
     pub fn open(addr: SocketAddr) -> Wire {
-        let stream = TcpStream::connect_timeout(&addr, READ_TIMEOUT).expect("connect");
+        Self::try_open(addr).expect("connect")
+    }
+
+    /// Like [`Self::open`]; `None` if the server cannot be reached.
+    pub fn try_open(addr: SocketAddr) -> Option<Wire> {
+        let stream = TcpStream::connect_timeout(&addr, READ_TIMEOUT).ok()?;
         stream.set_nodelay(true).unwrap();
         stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-        Wire {
+        Some(Wire {
             stream,
             buf: BytesMut::new(),
             session_id: 0,
             password: None,
             timeout_ms: 0,
-        }
+        })
     }
 
     /// Opens a connection and establishes a new session.
@@ -145,6 +159,19 @@ impl Wire {
         let mut wire = Wire::open(addr);
         let response = wire.handshake(request);
         (wire, response)
+    }
+
+    /// Like [`Self::connect_with`]; `None` if the server cannot be reached or closes
+    /// the connection instead of answering (a server that is stopping or restarting).
+    pub fn try_connect_with(
+        addr: SocketAddr,
+        request: &ConnectRequest,
+    ) -> Option<(Wire, ConnectResponse)> {
+        let mut wire = Wire::try_open(addr)?;
+        wire.write_raw_lossy(&frame(&record(request)));
+        let payload = wire.recv_frame_within(READ_TIMEOUT).flatten()?;
+        let response = wire.take_connect_response(payload);
+        Some((wire, response))
     }
 
     /// Resumes the session of `other` on a new connection.
@@ -164,6 +191,11 @@ impl Wire {
         let payload = self
             .recv_frame()
             .expect("server closed the connection instead of answering the handshake");
+        self.take_connect_response(payload)
+    }
+
+    /// Decodes the ConnectResponse and remembers the session it gives.
+    fn take_connect_response(&mut self, payload: Bytes) -> ConnectResponse {
         let response: ConnectResponse = from_bytes(payload).expect("ConnectResponse");
         self.session_id = response.session_id;
         self.password = response.passwd.clone();
@@ -284,14 +316,16 @@ impl Wire {
 
     /// The next reply or notification. Panics on close or timeout.
     pub fn recv(&mut self) -> Reply {
-        let mut payload = self
+        let payload = self
             .recv_frame()
             .expect("server closed the connection while a reply was expected");
-        let header = ReplyHeader::read(&mut payload).expect("reply header");
-        Reply {
-            header,
-            body: payload,
-        }
+        Reply::parse(payload)
+    }
+
+    /// The next reply or notification; `None` on close or timeout.
+    pub fn try_recv(&mut self) -> Option<Reply> {
+        let payload = self.recv_frame_within(READ_TIMEOUT).flatten()?;
+        Some(Reply::parse(payload))
     }
 
     /// Reads `n` frames.
