@@ -94,10 +94,11 @@ fn main() -> std::process::ExitCode {
         .expect("tokio runtime");
     runtime.block_on(async move {
         let print_addr = config.client_port == 0;
+        // Handlers first: the server answers (`srvr`) before `start` returns, and a
+        // signal sent during recovery stops it as soon as it is up.
+        let stop = stop_signal();
         match ferrokeeper::Server::start(config).await {
             Ok(mut server) => {
-                // Handlers first: a signal sent as soon as the address shows is caught.
-                let stop = stop_signal();
                 if print_addr {
                     println!("{}", server.addr);
                 }

@@ -1,4 +1,4 @@
-//! Starting a server: recover from the data directories, bind, then run the listener,
+//! Starting a server: bind, recover from the data directories, then run the listener,
 //! the pipeline, session expiry, the reaper and the purge timer as tasks.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -58,15 +58,9 @@ pub struct Server {
 
 impl Server {
     pub async fn start(config: Config) -> Result<Server, StartError> {
-        let dirs = Dirs::of(&config);
-        let (tree, sessions, durability) = match &dirs {
-            Some(dirs) => {
-                let recovered = recover(&config, dirs)?;
-                let durability = Durability::start(recovered.log, dirs.clone(), &config)?;
-                (recovered.tree, recovered.sessions, Some(durability))
-            }
-            None => (DataTree::new(), SessionTable::default(), None),
-        };
+        // The port first, as ZooKeeper binds it before loading its data: a server
+        // started by mistake beside a running one fails before touching the files.
+        // Clients that connect meanwhile wait in the backlog until recovery is done.
         let ip = config
             .client_port_address
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
@@ -77,6 +71,15 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
+        let dirs = Dirs::of(&config);
+        let (tree, sessions, durability) = match &dirs {
+            Some(dirs) => {
+                let recovered = recover(&config, dirs)?;
+                let durability = Durability::start(recovered.log, dirs.clone(), &config)?;
+                (recovered.tree, recovered.sessions, Some(durability))
+            }
+            None => (DataTree::new(), SessionTable::default(), None),
+        };
         // `conf` and the AdminServer show the port actually served (0 picked one).
         let mut config = config;
         config.client_port = addr.port();

@@ -357,11 +357,14 @@ impl Launch {
             let line = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
             line.trim().parse().ok()
         } else {
-            // It prints nothing: wait until the port takes connections.
+            // It prints nothing: wait until it answers `srvr` (always whitelisted). The
+            // port takes connections before recovery is done, `srvr` only after — and
+            // the answer must be ferrokeeper's, not another server's on that port.
             let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
             let up = eventually(START_TIMEOUT, || {
                 matches!(child.try_wait(), Ok(Some(_)))
-                    || TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+                    || four_letter_word(addr, "srvr")
+                        .is_some_and(|out| out.contains("Mode:") && out.contains("-ferrokeeper"))
             });
             (up && matches!(child.try_wait(), Ok(None))).then_some(addr)
         };

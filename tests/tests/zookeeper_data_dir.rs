@@ -10,7 +10,9 @@
 //!   the file and offset; a last entry ZooKeeper did not finish is dropped, as
 //!   ZooKeeper's own recovery drops it;
 //! - ZooKeeper files newer than Ferrokeeper's own state (ZooKeeper ran on the
-//!   directory again) stop the start instead of being ignored.
+//!   directory again) stop the start instead of being ignored;
+//! - started while ZooKeeper still runs on the port, Ferrokeeper fails before it
+//!   touches the directory.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -293,5 +295,37 @@ async fn zookeeper_writes_after_a_takeover_stop_the_next_start() {
         "{}",
         failure.stderr
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn started_beside_a_running_zookeeper_it_fails_before_touching_the_directory() {
+    install_clients();
+    let dir = scratch_dir("zk-running");
+    let port = free_port();
+    let zookeeper = ServerProcess::start_zookeeper_on(&dir, port, &[]);
+    let client = connect(&zookeeper).await;
+    within(client.create("/busy", b"", &persistent()))
+        .await
+        .unwrap();
+    let stderr = stderr_file(&dir, "beside");
+    let failure = ferrokeeper_on(&dir, port, &stderr)
+        .try_start()
+        .err()
+        .expect("the start fails");
+    assert_eq!(failure.status.and_then(|s| s.code()), Some(1));
+    assert!(
+        failure.stderr.contains("cannot listen on"),
+        "{}",
+        failure.stderr
+    );
+    let ours: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "version-2")
+        .collect();
+    assert!(ours.is_empty(), "Ferrokeeper wrote {ours:?}");
+    drop((client, zookeeper));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -203,7 +203,8 @@ pub fn recover(config: &Config, dirs: &Dirs) -> Result<Recovered, RecoveryError>
     }
     // Only a state of Ferrokeeper's own can be older than ZooKeeper's files.
     let own_state = selection.latest.is_some() || recovery.last_zxid() != 0;
-    if let Some(zookeeper) = zookeeper_files.newest_named_zxid().filter(|_| own_state) {
+    if own_state && !zookeeper_files.is_empty() {
+        let zookeeper = zookeeper::last_zxid(&zookeeper_files);
         if zookeeper > tree.last_zxid() {
             return Err(RecoveryError::ZooKeeperNewer {
                 dir: dirs.snapshots.join(zookeeper::files::VERSION_DIR),

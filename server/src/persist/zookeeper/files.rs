@@ -55,15 +55,6 @@ impl ZkFiles {
     pub fn is_empty(&self) -> bool {
         self.snapshots.is_empty() && self.logs.is_empty()
     }
-
-    /// The highest zxid the file names show: ZooKeeper wrote at least up to it.
-    pub fn newest_named_zxid(&self) -> Option<i64> {
-        self.snapshots
-            .iter()
-            .chain(&self.logs)
-            .map(|f| f.zxid)
-            .max()
-    }
 }
 
 fn list(dir: &Path, prefix: &str) -> Result<Vec<ZkFile>, ImportError> {

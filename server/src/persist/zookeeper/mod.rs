@@ -149,6 +149,22 @@ pub fn replay_log_bytes(
     replay(&file, &txn_log::parse(&file, bytes)?, tree, sessions)
 }
 
+/// The last zxid ZooKeeper wrote: its newest snapshot's, or the last entry of its
+/// newest log (a log file is named after its first entry and grows after that). A
+/// log that no longer reads counts by its name, with a warning: after a takeover
+/// ZooKeeper's files are only a backup.
+pub fn last_zxid(files: &ZkFiles) -> Zxid {
+    let snapshot = files.snapshots.last().map_or(0, |f| f.zxid);
+    let logged = files.logs.last().map_or(0, |file| match txn_log::read(file) {
+        Ok(log) => log.entries.last().map_or(file.zxid, |e| e.header.zxid),
+        Err(e) => {
+            tracing::warn!(error = %e, "ZooKeeper's newest log does not read; going by its name");
+            file.zxid
+        }
+    });
+    snapshot.max(logged)
+}
+
 /// The newest snapshot that reads back whole, as ZooKeeper picks it; none at all
 /// starts from an empty tree and the whole log.
 fn newest_valid_snapshot<'a>(
