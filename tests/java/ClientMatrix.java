@@ -22,7 +22,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -51,33 +50,9 @@ import org.apache.zookeeper.data.Id;
 import org.apache.zookeeper.data.Stat;
 import org.apache.zookeeper.server.auth.DigestAuthenticationProvider;
 
-public class ClientMatrix {
-    static int failures = 0;
-    static int passes = 0;
+public class ClientMatrix extends Checks {
     static final int SESSION_TIMEOUT = 30000;
     static final long WAIT_SECONDS = 10;
-
-    static void check(boolean ok, String what, Object detail) {
-        if (ok) {
-            passes++;
-            System.out.println("PASS " + what);
-        } else {
-            failures++;
-            System.out.println("FAIL " + what + ": " + detail);
-        }
-    }
-
-    static void check(boolean ok, String what) {
-        check(ok, what, "");
-    }
-
-    static byte[] b(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
-    }
-
-    static String s(byte[] data) {
-        return data == null ? null : new String(data, StandardCharsets.UTF_8);
-    }
 
     /** A watcher that queues what it is told: connection states apart from node events. */
     static class Events implements Watcher {
@@ -667,11 +642,8 @@ public class ClientMatrix {
             }
             matrix(connect, root);
         } catch (Throwable t) {
-            failures++;
-            System.out.println("FAIL unexpected exception: " + t);
-            t.printStackTrace(System.out);
+            unexpected(t);
         }
-        System.out.println((failures == 0 ? "OK" : "FAILED") + ": " + passes + " passed, " + failures + " failed");
-        System.exit(failures == 0 ? 0 : 1);
+        exitWithResult();
     }
 }

@@ -13,7 +13,6 @@
 // old consumer-group flow. Prints one PASS/FAIL line per check; exit status 1 on any
 // failure.
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -37,33 +36,9 @@ import org.apache.zookeeper.ZooDefs;
 import org.apache.zookeeper.ZooKeeper;
 import org.apache.zookeeper.data.Stat;
 
-public class KafkaReplay {
-    static int failures = 0;
-    static int passes = 0;
+public class KafkaReplay extends Checks {
     static String connect;
     static final int SESSION_TIMEOUT = 18000;
-
-    static void check(boolean ok, String what, Object detail) {
-        if (ok) {
-            passes++;
-            System.out.println("PASS " + what);
-        } else {
-            failures++;
-            System.out.println("FAIL " + what + ": " + detail);
-        }
-    }
-
-    static void check(boolean ok, String what) {
-        check(ok, what, "");
-    }
-
-    static byte[] b(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
-    }
-
-    static String s(byte[] data) {
-        return data == null ? null : new String(data, StandardCharsets.UTF_8);
-    }
 
     /** A broker's ZooKeeper session: the client and the events its watches delivered. */
     static class Session implements Watcher {
@@ -542,11 +517,8 @@ public class KafkaReplay {
             kafka(chroot);
             consumers(chroot);
         } catch (Throwable t) {
-            failures++;
-            System.out.println("FAIL unexpected exception: " + t);
-            t.printStackTrace(System.out);
+            unexpected(t);
         }
-        System.out.println((failures == 0 ? "OK" : "FAILED") + ": " + passes + " passed, " + failures + " failed");
-        System.exit(failures == 0 ? 0 : 1);
+        exitWithResult();
     }
 }

@@ -41,13 +41,17 @@ pub struct JavaProgram {
 }
 
 impl JavaProgram {
-    /// Compiles `tests/java/<class>.java` against the Java client (installed first).
+    /// Compiles `tests/java/<class>.java` (and what it uses there) against the Java
+    /// client (installed first).
     pub fn compile(class: &str) -> JavaProgram {
         install_clients();
         let classes = scratch_dir(&format!("{class}-classes"));
         let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("java/{class}.java"));
+        // `-sourcepath`: the classes it uses from `tests/java/` (e.g. `Checks`) too.
         let javac = Command::new("javac")
-            .args(["-nowarn", "-cp", ZK_JAR, "-d"])
+            .args(["-nowarn", "-cp", ZK_JAR, "-sourcepath"])
+            .arg(source.parent().expect("tests/java"))
+            .arg("-d")
             .arg(&classes)
             .arg(&source)
             .output()
