@@ -186,6 +186,21 @@ impl ServerProcess {
         status
     }
 
+    /// Stops the process as `how` says and waits for it. A SIGTERM must end it
+    /// cleanly: exit status 0 (ZooKeeper's JVM answers 143, which counts too).
+    pub fn stop(&mut self, how: Stop) {
+        match how {
+            Stop::Kill => self.kill(),
+            Stop::Term => {
+                let status = self.terminate().expect("the server stops on SIGTERM");
+                assert!(
+                    status.success() || (real_zookeeper() && status.code() == Some(143)),
+                    "SIGTERM exit status: {status:?}"
+                );
+            }
+        }
+    }
+
     /// The port it listens on (to restart a server where its clients expect it).
     pub fn port(&self) -> u16 {
         self.addr.port()
@@ -214,6 +229,15 @@ impl Drop for ServerProcess {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// How a test stops a server: a crash, or an operator's stop.
+#[derive(Debug, Clone, Copy)]
+pub enum Stop {
+    /// SIGKILL.
+    Kill,
+    /// SIGTERM.
+    Term,
 }
 
 /// How to start the `ferrokeeper` binary, for tests that need more than

@@ -26,7 +26,7 @@ use ferrokeeper_tests::state::{
     anyone, assert_same_tree, max_zxid, populate, read_tree, Tree, BOB,
 };
 use ferrokeeper_tests::zkc::{connect, connect_as, ephemeral, persistent, within};
-use ferrokeeper_tests::{scratch_dir, Launch, ServerProcess};
+use ferrokeeper_tests::{scratch_dir, Launch, ServerProcess, Stop};
 use zookeeper_client as zk;
 
 // ---------------------------------------------------------------------------------
@@ -198,22 +198,6 @@ async fn bump(client: &zk::Client, n: usize) -> i64 {
     zxid
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Stop {
-    Kill,
-    Term,
-}
-
-fn stop(server: &mut ServerProcess, how: Stop) {
-    match how {
-        Stop::Kill => server.kill(),
-        Stop::Term => {
-            let status = server.terminate().expect("the server stops on SIGTERM");
-            assert!(status.success(), "SIGTERM exit status: {status:?}");
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------
 // 1. A restart keeps the data
 // ---------------------------------------------------------------------------------
@@ -255,7 +239,7 @@ async fn restart_keeps_everything(how: Stop, with_snapshots: bool) {
     let before = read_tree(&client).await;
     let max_before = max_zxid(&before);
     assert_eq!(max_before, last);
-    stop(&mut server, how);
+    server.stop(how);
     drop(client);
     if !with_snapshots {
         assert!(

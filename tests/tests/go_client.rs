@@ -25,7 +25,7 @@ use ferrokeeper_protocol::CreateMode;
 use ferrokeeper_tests::clients::{install_clients, run_bounded, LineProcess};
 use ferrokeeper_tests::wire::{req, Wire};
 use ferrokeeper_tests::{
-    eventually, free_port, real_zookeeper, scratch_dir, Launch, ServerProcess,
+    eventually, free_port, real_zookeeper, scratch_dir, Launch, ServerProcess, Stop,
 };
 
 /// `tests/go/smoke` built into a scratch directory, removed when dropped.
@@ -114,12 +114,6 @@ const ROOT: &str = "/restart";
 /// How long the client may take to do what it is asked (a reconnect included).
 const CLIENT_WAIT: Duration = Duration::from_secs(30);
 
-#[derive(Debug, Clone, Copy)]
-enum Stop {
-    Term,
-    Kill,
-}
-
 /// The server on `data_dir` and `port`: ferrokeeper, or ZooKeeper 3.8 with
 /// `FERROKEEPER_TEST_REAL_ZK=1`.
 fn start_on(data_dir: &Path, port: u16) -> ServerProcess {
@@ -169,16 +163,7 @@ fn survives_restart(stop: Stop) {
     let id = session_line(&mut process, "READY");
     let eph = format!("{ROOT}/eph");
     assert_eq!(ephemeral_owner(server.addr, &eph), Some(id));
-    match stop {
-        // ZooKeeper's JVM exits with 143 on SIGTERM; ferrokeeper with 0.
-        Stop::Term => assert!(
-            server
-                .terminate()
-                .is_some_and(|s| s.success() || real_zookeeper()),
-            "SIGTERM stops the server"
-        ),
-        Stop::Kill => server.kill(),
-    }
+    server.stop(stop);
     let server = start_on(&dir, port);
     process.send("RESTARTED");
 

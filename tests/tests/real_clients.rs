@@ -24,7 +24,7 @@ use ferrokeeper_tests::clients::{
     clients_dir, install_clients, run_bounded, JavaProgram, LineProcess, CLI_MT,
 };
 use ferrokeeper_tests::wire::{req, Wire};
-use ferrokeeper_tests::{scratch_dir, Launch, ServerProcess};
+use ferrokeeper_tests::{scratch_dir, Launch, ServerProcess, Stop};
 
 fn run_suite(suite: &str) {
     install_clients();
@@ -80,12 +80,6 @@ const ROOT: &str = "/restart";
 
 /// How long a client may take to do what it is asked (a JVM starting, a reconnect).
 const CLIENT_WAIT: Duration = Duration::from_secs(30);
-
-#[derive(Debug, Clone, Copy)]
-enum Stop {
-    Term,
-    Kill,
-}
 
 /// A client stack holding one session (30 s timeout) through the restart.
 enum Client {
@@ -232,13 +226,7 @@ fn survives_restart(client: Client, stop: Stop) {
 
     let (mut process, id) = client.start(&server.connect_string());
     assert_eq!(stat(server.addr, &eph()).ephemeral_owner, id);
-    match stop {
-        Stop::Term => assert!(
-            server.terminate().is_some_and(|s| s.success()),
-            "SIGTERM stops the server cleanly"
-        ),
-        Stop::Kill => server.kill(),
-    }
+    server.stop(stop);
     let server = Launch::new(&dir).port(port).start();
 
     assert_eq!(
