@@ -14,6 +14,9 @@
 # populate throughput, and where start-up time went (from the servers' log lines), and
 # ends with Ferrokeeper/ZooKeeper ratios.
 #
+# With ZooKeeper benchmarked, Ferrokeeper is also started once on a copy of ZooKeeper's
+# populated data directory (a takeover) and its time to the first read reported.
+#
 #   bench/restart.sh [ferrokeeper] [zookeeper]      (default: both)
 #   BENCH_ZNODES=200000 BENCH_RESTARTS=3 BENCH_SNAP_COUNT=100000 bench/restart.sh
 #   BENCH_ZK_LOG=yes  also puts slf4j-simple on ZooKeeper's classpath, so its INFO log
@@ -143,7 +146,7 @@ import re, sys
 from datetime import datetime
 path, start_ns, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 keys = {
-    "ferrokeeper": ["loaded snapshot", "log repaired", "recovered", "serving ZooKeeper clients"],
+    "ferrokeeper": ["loaded snapshot", "log repaired", "took over", "recovered", "serving ZooKeeper clients"],
     "zookeeper": ["Reading snapshot", "Snapshot loaded in", "txns loaded in", "Snapshot taken in",
                   "Created server with", "binding to port", "Started ZooKeeperServer"],
 }[name]
@@ -241,6 +244,31 @@ restart() {
   result[$name.cpus]+=" $cpu"
 }
 
+# takeover: Ferrokeeper started on a copy of ZooKeeper's populated data directory
+# (ZooKeeper stopped): the time to its first read, which includes reading ZooKeeper's
+# snapshot and log and writing Ferrokeeper's first snapshot. Once: later starts are
+# ordinary restarts.
+takeover() {
+  local dir="$work/takeover" port log out ms cpu hwm nodes
+  cp -a "$work/zookeeper" "$dir"
+  port=$(free_port)
+  log="$work/takeover.log"
+  start_server ferrokeeper "$dir" "$port" "$log"
+  out=$(timeout $((wait_secs + 10)) "$bench" --server "127.0.0.1:$port" --first-read "$probe_node" \
+    --since-ns "$start_ns" --timeout-secs "$wait_secs" --label takeover) ||
+    { tail -20 "$log" >&2; die "ferrokeeper: no read served on ZooKeeper's data dir"; }
+  cpu=$(cpu_ms "$server_pid")
+  hwm=$(kb_of "$server_pid" VmHWM)
+  ms=$(sed -n 's/.*first_read_ms=\([0-9.]*\).*/\1/p' <<<"$out")
+  nodes=$(sed -n 's/.*nodes=\([-0-9]*\).*/\1/p' <<<"$out")
+  [ "$nodes" -ge "$znodes" ] || die "takeover: only $nodes znodes (expected >= $znodes)"
+  echo "ferrokeeper takeover of ZooKeeper's data dir: first_read_ms=$ms cpu_ms=$cpu vmhwm_mb=$(mb "$hwm") znodes_below_root=$nodes"
+  stop_pid "$server_pid"
+  timeline "$log" "$start_ns" ferrokeeper
+  result[takeover]=$ms
+  rm -rf "$dir"
+}
+
 median() { python3 -c "import statistics,sys; print(statistics.median(map(float,sys.argv[1:])))" "$@"; }
 
 for s in "${servers[@]}"; do
@@ -250,6 +278,7 @@ for s in "${servers[@]}"; do populate "$s"; done
 for ((r = 1; r <= restarts; r++)); do
   for s in "${servers[@]}"; do restart "$s" "$r"; done
 done
+if [ -n "${result[zookeeper.populate]:-}" ]; then takeover; fi
 for s in "${servers[@]}"; do
   # shellcheck disable=SC2086 # word-splitting the lists is the point
   result[$s.restart]=$(median ${result[$s.times]})
@@ -268,4 +297,5 @@ if [ -n "${result[ferrokeeper.restart]:-}" ] && [ -n "${result[zookeeper.restart
   echo "ratio populate ferrokeeper/zookeeper throughput = $(ratio "${result[ferrokeeper.populate]}" "${result[zookeeper.populate]}")x (higher is better)"
   echo "ratio populate server CPU per create ferrokeeper/zookeeper = $(ratio "${result[ferrokeeper.populate_cpu_us]}" "${result[zookeeper.populate_cpu_us]}")x (lower is better)"
   echo "ratio snapshot bytes per znode ferrokeeper/zookeeper = $(ratio "${result[ferrokeeper.snapshot]}" "${result[zookeeper.snapshot]}")x (lower is better)"
+  echo "ratio takeover of ZooKeeper's data dir (ferrokeeper) / zookeeper restart = $(ratio "${result[takeover]}" "${result[zookeeper.restart]}")x (lower is better)"
 fi
