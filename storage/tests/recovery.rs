@@ -36,6 +36,32 @@ fn preallocated_zero_tail_is_not_damage() {
     assert_eq!(fs::metadata(seg).unwrap().len(), end);
 }
 
+/// A last record whose payload ends in zeros looks, byte for byte, like a shorter
+/// record followed by preallocated space; recovery keeps it whole (it is judged on the
+/// whole file, not only up to its last non-zero byte).
+#[test]
+fn a_last_record_ending_in_zeros_is_kept_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = LogOptions {
+        prealloc_size: 4 << 20,
+        ..opts()
+    };
+    let (mut log, _) = Log::open(dir.path(), opts.clone()).unwrap();
+    write(&mut log, 1..=3, 4);
+    // Longer than recovery's margin for trailing zeros (1 MiB), inside a preallocation
+    // that leaves zeros after it.
+    let mut zeros = vec![0u8; 1_500_000];
+    zeros[0] = 7;
+    log.append(&[ferrokeeper_storage::Entry::new(4, zeros.clone())])
+        .unwrap();
+    log.sync().unwrap();
+    drop(log);
+    let (_log, recovery) = Log::open(dir.path(), opts).unwrap();
+    assert!(recovery.repairs().is_empty(), "{:?}", recovery.repairs());
+    let last = recovery.entries_after(3).unwrap().next().unwrap().unwrap();
+    assert_eq!((last.zxid, &last.payload[..]), (4, &zeros[..]));
+}
+
 /// Cuts the last record at every byte, both by truncating the file and by zeroing
 /// from the cut (a torn write into preallocated space): the record is dropped and
 /// reported, everything before it survives, and the log carries on.

@@ -103,6 +103,25 @@ pub fn read_prefix(file: &dyn File, limit: u64) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// The file's length up to and including its last non-zero byte: what follows is
+/// preallocated space (or zeros written as such). Reads backwards a chunk at a time,
+/// so memory stays small whatever the file's size.
+pub fn written_len(file: &dyn File) -> io::Result<u64> {
+    const CHUNK: u64 = 1 << 20;
+    let mut end = file.size()?;
+    let mut buf = vec![0u8; CHUNK.min(end) as usize];
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        let chunk = &mut buf[..(end - start) as usize];
+        read_exact_at(file, chunk, start)?;
+        if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
 /// Reads exactly `buf.len()` bytes at `offset`, or fails with `UnexpectedEof`.
 pub fn read_exact_at(file: &dyn File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
     while !buf.is_empty() {

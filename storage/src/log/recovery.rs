@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::format::{is_zero, parse_segment_name, HEADER_LEN};
+use super::format::{is_zero, parse_segment_name, SegmentHeader, HEADER_LEN};
 use super::reader::{decode_header, find_valid_record_after, Cursor, ScanEnd, Step};
 use crate::env::{self, FileSystem};
 use crate::error::{Corruption, Error, IoContext, Result};
@@ -322,10 +322,7 @@ impl Recoverer<'_> {
         is_last: bool,
         later: &[(Zxid, PathBuf)],
     ) -> Result<ControlFlow<()>> {
-        let data = {
-            let file = self.fs.open(path, false).ctx("open", path)?;
-            env::read_to_end(file.as_ref()).ctx("read", path)?
-        };
+        let (data, file_len) = self.read_segment(path)?;
         let header = match decode_header(path, &data) {
             Ok(h) => h,
             Err(e @ Error::UnsupportedVersion { .. }) => return Err(e),
@@ -384,7 +381,7 @@ impl Recoverer<'_> {
                 Ok(ControlFlow::Break(()))
             }
             ScanEnd::Clean | ScanEnd::ZeroTail => {
-                if is_last && (data.len() as u64) > good_len {
+                if is_last && file_len > good_len {
                     // Release the unused preallocation: the next append starts a new
                     // segment, so this one is finished.
                     self.truncate(path, good_len)?;
@@ -436,6 +433,27 @@ impl Recoverer<'_> {
                 self.corruption(error, path, Cut::damaged(&data, offset, keep), later)
             }
         }
+    }
+
+    /// A segment's bytes to judge, and the file's length. A last segment is mostly
+    /// preallocated zeros; when the bytes up to its last non-zero one (and a margin for
+    /// a last record whose payload ends in zeros) scan cleanly, they are all recovery
+    /// needs — more zeros would only extend a clean end — so the rest is not read into
+    /// memory. Anything else is judged on the whole file, exactly as before.
+    fn read_segment(&self, path: &Path) -> Result<(Vec<u8>, u64)> {
+        const TRAILING_ZEROS_MARGIN: u64 = 1 << 20;
+        let file = self.fs.open(path, false).ctx("open", path)?;
+        let file_len = file.size().ctx("stat", path)?;
+        let written = env::written_len(file.as_ref()).ctx("read", path)?;
+        let prefix = (written + TRAILING_ZEROS_MARGIN).max(HEADER_LEN as u64);
+        if prefix < file_len {
+            let data = env::read_prefix(file.as_ref(), prefix).ctx("read", path)?;
+            if scans_cleanly(&data) {
+                return Ok((data, file_len));
+            }
+        }
+        let data = env::read_to_end(file.as_ref()).ctx("read", path)?;
+        Ok((data, file_len))
     }
 
     /// Strict mode: the error. Truncate mode: cut the log at the damage, keep a copy of
@@ -539,6 +557,21 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
     PathBuf::from(s)
+}
+
+/// Whether `data` holds a segment header and records up to a clean end.
+fn scans_cleanly(data: &[u8]) -> bool {
+    let Ok(header) = SegmentHeader::decode(data) else {
+        return false;
+    };
+    let mut cursor = Cursor::new(&header);
+    loop {
+        match cursor.next(data) {
+            Step::Record { .. } => {}
+            Step::End(ScanEnd::Clean | ScanEnd::ZeroTail) => return true,
+            Step::End(ScanEnd::Bad { .. }) => return false,
+        }
+    }
 }
 
 /// How many bytes up to and including the last non-zero one.
