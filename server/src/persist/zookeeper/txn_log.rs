@@ -6,6 +6,7 @@
 use bytes::Bytes;
 use ferrokeeper_protocol::records::persistence::{FileHeader, TxnHeader};
 use ferrokeeper_protocol::Jute;
+use ferrokeeper_storage::env::{self, FileSystem, StdFileSystem};
 
 use super::cursor::Cursor;
 use super::files::ZkFile;
@@ -40,11 +41,22 @@ pub struct TornTail {
 }
 
 pub fn read(file: &ZkFile) -> Result<ZkLog, ImportError> {
-    let bytes = std::fs::read(&file.path).map_err(|source| ImportError::Io {
+    parse(file, Bytes::from(read_written(file)?))
+}
+
+/// The file up to its last non-zero byte, plus a margin: ZooKeeper preallocates its
+/// logs with zeros (64 MiB), and every entry ends with a non-zero byte ('B'), so what
+/// follows is the preallocation, or the zero tail of an entry it did not finish —
+/// which the margin keeps for the torn-tail report.
+fn read_written(file: &ZkFile) -> Result<Vec<u8>, ImportError> {
+    const MARGIN: u64 = 1 << 20;
+    let io = |source| ImportError::Io {
         path: file.path.clone(),
         source,
-    })?;
-    parse(file, Bytes::from(bytes))
+    };
+    let opened = StdFileSystem.open(&file.path, false).map_err(io)?;
+    let written = env::written_len(opened.as_ref()).map_err(io)?;
+    env::read_prefix(opened.as_ref(), written.saturating_add(MARGIN)).map_err(io)
 }
 
 /// Decodes the bytes of `file`.
