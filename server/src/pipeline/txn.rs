@@ -11,10 +11,6 @@ use crate::session::PASSWORD_LEN;
 /// `epoch << 32 | counter`, as ZooKeeper numbers transactions.
 pub type Zxid = i64;
 
-pub fn zxid_epoch(zxid: Zxid) -> u32 {
-    (zxid >> 32) as u32
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Txn {
     pub zxid: Zxid,

@@ -18,9 +18,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use ferrokeeper_storage::zxid::follows;
 
 use crate::pipeline::apply::Applier;
-use crate::pipeline::txn::{zxid_epoch, Zxid};
+use crate::pipeline::txn::Zxid;
 use crate::session::{Session, SessionTable};
 use crate::tree::DataTree;
 use files::ZkFile;
@@ -204,23 +205,4 @@ fn logs_after(files: &ZkFiles, zxid: Zxid) -> &[ZkFile] {
         .rposition(|log| log.zxid <= zxid)
         .unwrap_or(0);
     &files.logs[first.min(files.logs.len())..]
-}
-
-/// Whether `next` may directly follow `last`: the next counter, or the start of a
-/// later epoch (a new leader's first transaction).
-fn follows(last: Zxid, next: Zxid) -> bool {
-    next == last + 1 || (zxid_epoch(next) > zxid_epoch(last) && next as u32 <= 1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn transactions_follow_by_counter_or_a_new_epoch() {
-        assert!(follows(0x5, 0x6));
-        assert!(follows(0x1_0000_0009, 0x2_0000_0001));
-        assert!(!follows(0x5, 0x7));
-        assert!(!follows(0x1_0000_0009, 0x2_0000_0005));
-    }
 }
