@@ -67,11 +67,3 @@ pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Response {
         body: raw[head_end + 4..].to_vec(),
     }
 }
-
-/// A loopback port free right now, for an endpoint the server is told to bind.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}

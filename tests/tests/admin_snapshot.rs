@@ -9,7 +9,8 @@ use std::path::Path;
 
 use ferrokeeper_protocol::records::{Acl, Id};
 use ferrokeeper_protocol::{CreateMode, Perms};
-use ferrokeeper_tests::http::{self, free_port};
+use ferrokeeper_tests::free_port;
+use ferrokeeper_tests::http;
 use ferrokeeper_tests::wire::{req, Wire};
 use ferrokeeper_tests::zkc::digest_id;
 use ferrokeeper_tests::{binary, real_zookeeper, scratch_dir, Launch, ServerProcess};

@@ -8,7 +8,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
 use ferrokeeper_protocol::CreateMode;
-use ferrokeeper_tests::http::{self, free_port};
+use ferrokeeper_tests::free_port;
+use ferrokeeper_tests::http;
 use ferrokeeper_tests::wire::{req, Wire};
 use ferrokeeper_tests::{eventually, four_letter_word, real_zookeeper, ServerProcess};
 use serde_json::Value;
