@@ -58,7 +58,7 @@ pub fn txn_codec(data: &[u8]) {
 
 /// A snapshot body as the loader reads it.
 pub fn snapshot_read(data: &[u8]) {
-    let sessions = ferrokeeper::session::SessionTable::default();
+    let sessions = ferrokeeper::state_machine::SessionTable::default();
     let _ = ferrokeeper::persist::snapshot::read(&mut &data[..], &sessions, 0);
 }
 
@@ -80,12 +80,12 @@ pub fn zoo_cfg(data: &[u8]) {
 use std::collections::{BTreeMap, BTreeSet};
 
 use ferrokeeper::auth::AuthIds;
-use ferrokeeper::pipeline::apply::Applier;
 use ferrokeeper::pipeline::pending::Pending;
 use ferrokeeper::pipeline::prep::PrepContext;
-use ferrokeeper::pipeline::{Txn, TxnOp};
-use ferrokeeper::session::SessionTable;
-use ferrokeeper::tree::{DataTree, NodeKind};
+use ferrokeeper::state_machine::apply::Applier;
+use ferrokeeper::state_machine::tree::{DataTree, NodeKind};
+use ferrokeeper::state_machine::SessionTable;
+use ferrokeeper::state_machine::{Txn, TxnOp};
 use ferrokeeper_protocol::multi::{CreateOp, MultiOp};
 use ferrokeeper_protocol::records::{
     Acl, CheckVersionRequest, DeleteRequest, PathRequest, SetAclRequest, SetDataRequest,

@@ -9,8 +9,8 @@ use std::time::Duration;
 use crate::pipeline::pending::NodeView;
 use crate::pipeline::Work;
 use crate::shared::Shared;
+use crate::state_machine::tree::NodeKind;
 use crate::time::now_ms;
-use crate::tree::NodeKind;
 
 /// Whether a node may be reaped now (also re-checked in the pipeline).
 /// `never_used_ms` is znode.container.maxNeverUsedIntervalMs; 0 keeps never-used

@@ -12,9 +12,9 @@ use tokio::task::{AbortHandle, JoinSet};
 use crate::config::Config;
 use crate::persist::durability::{purge_old_files, Durability};
 use crate::persist::recovery::{recover, Dirs, RecoveryError};
-use crate::session::SessionTable;
 use crate::shared::Shared;
-use crate::tree::DataTree;
+use crate::state_machine::tree::DataTree;
+use crate::state_machine::SessionTable;
 use crate::{net, pipeline, reaper, session};
 
 /// Bounded so a flood of writes pushes back on the connections producing it.

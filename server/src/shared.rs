@@ -10,8 +10,9 @@ use tokio::sync::mpsc;
 use crate::config::Config;
 use crate::net::conn::{Conn, ConnRegistry};
 use crate::pipeline::Work;
-use crate::session::{SessionIds, SessionTable};
-use crate::tree::DataTree;
+use crate::session::SessionIds;
+use crate::state_machine::tree::DataTree;
+use crate::state_machine::SessionTable;
 use crate::watch::WatchManager;
 
 pub struct Shared {
@@ -42,7 +43,7 @@ pub struct Shared {
     /// Group commits slower than fsync.warningthresholdms.
     pub fsync_threshold_exceeded: AtomicU64,
     /// Open client connections per client IP, for maxClientCnxns.
-    per_ip: Mutex<crate::tree::FastMap<IpAddr, usize>>,
+    per_ip: Mutex<crate::state_machine::tree::FastMap<IpAddr, usize>>,
     /// The server is stopping: connections take no new requests.
     draining: AtomicBool,
 }

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use ferrokeeper::persist::zookeeper::{import, ZkFiles};
-use ferrokeeper::session::SessionTable;
-use ferrokeeper::tree::{NodeKind, PersistedStat};
+use ferrokeeper::state_machine::tree::{NodeKind, PersistedStat};
+use ferrokeeper::state_machine::SessionTable;
 use ferrokeeper_protocol::records::Acl;
 
 fn zookeeper_dir() -> PathBuf {

@@ -14,8 +14,8 @@ use parking_lot::{Mutex, RwLock};
 
 use super::outbound::Outbound;
 use crate::auth::AuthIds;
+use crate::state_machine::tree::FastMap;
 use crate::stats::ResponseSizes;
-use crate::tree::FastMap;
 
 pub struct Conn {
     pub id: u64,
@@ -169,10 +169,12 @@ fn write_notification(out: &mut BytesMut, event: EventType, path: &str, zxid: i6
     );
 }
 
-/// Every open connection, by id (watches name their connection by id).
+/// Every open connection, by id (watches name their connection by id), and the one
+/// serving each session.
 #[derive(Default)]
 pub struct ConnRegistry {
     conns: RwLock<FastMap<u64, Arc<Conn>>>,
+    by_session: Mutex<FastMap<i64, Arc<Conn>>>,
     next_id: AtomicU64,
     /// Reply sizes over every connection.
     pub response_sizes: Arc<ResponseSizes>,
@@ -204,5 +206,22 @@ impl ConnRegistry {
 
     pub fn all(&self) -> Vec<Arc<Conn>> {
         self.conns.read().values().cloned().collect()
+    }
+
+    /// Makes `conn` the one serving `session_id`, returning the one it replaces.
+    pub fn attach(&self, session_id: i64, conn: Arc<Conn>) -> Option<Arc<Conn>> {
+        self.by_session.lock().insert(session_id, conn)
+    }
+
+    /// Forgets `conn` as the one serving `session_id`, unless another has replaced it.
+    pub fn detach(&self, session_id: i64, conn: &Conn) {
+        let mut by_session = self.by_session.lock();
+        if by_session.get(&session_id).is_some_and(|c| c.id == conn.id) {
+            by_session.remove(&session_id);
+        }
+    }
+
+    pub fn serving(&self, session_id: i64) -> Option<Arc<Conn>> {
+        self.by_session.lock().get(&session_id).cloned()
     }
 }

@@ -17,8 +17,8 @@ use tokio::sync::oneshot;
 use super::conn::Conn;
 use crate::ops;
 use crate::pipeline::Work;
-use crate::session::PASSWORD_LEN;
 use crate::shared::Shared;
+use crate::state_machine::PASSWORD_LEN;
 use crate::time::now_ms;
 
 /// How long a new connection may take to send its first four bytes, and then the rest
@@ -175,7 +175,7 @@ async fn handshake(
         });
         return Ok(false);
     };
-    if let Some(previous) = session.attach(conn.clone()) {
+    if let Some(previous) = shared.conns.attach(session.id, conn.clone()) {
         if previous.id != conn.id {
             tracing::info!(session = format_args!("0x{:x}", session.id), old_peer = %previous.peer, "closing previous connection of a resumed session");
             previous.out.close_now();

@@ -93,9 +93,7 @@ async fn serve(
     {
         tokio::task::yield_now().await;
     }
-    if let Some(session) = shared.sessions.get(conn.session_id()) {
-        session.detach(&conn);
-    }
+    shared.conns.detach(conn.session_id(), &conn);
     if outcome.is_err() {
         conn.out.close_now();
     } else {

@@ -13,8 +13,8 @@ use ferrokeeper_protocol::{AddWatchMode, ErrorCode, Perms, WatcherType};
 use super::set_watches;
 use crate::net::conn::Conn;
 use crate::shared::Shared;
-use crate::tree::node::ChildList;
-use crate::tree::{DataTree, Node};
+use crate::state_machine::tree::node::ChildList;
+use crate::state_machine::tree::{DataTree, Node};
 
 /// Answers a read request by queueing its reply on `conn`.
 pub fn execute(shared: &Shared, tree: &DataTree, conn: &Conn, xid: i32, request: &Request) {

@@ -9,7 +9,7 @@ use ferrokeeper_protocol::records::{
 use ferrokeeper_protocol::{ErrorCode, Jute};
 
 use crate::net::conn::Conn;
-use crate::pipeline::apply::OpResult;
+use crate::state_machine::apply::OpResult;
 
 /// Queues the answer to a write. Errors carry no body, which every client expects.
 pub fn write_result(conn: &Conn, xid: i32, zxid: i64, result: &OpResult) {

@@ -7,7 +7,7 @@ use ferrokeeper_protocol::{AddWatchMode, EventType};
 
 use crate::net::conn::Conn;
 use crate::shared::Shared;
-use crate::tree::DataTree;
+use crate::state_machine::tree::DataTree;
 
 const CATCH_UP_ZXID: i64 = -1;
 

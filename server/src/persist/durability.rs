@@ -16,8 +16,8 @@ use super::recovery::Dirs;
 use super::snapshot::{self, SessionRecord};
 use super::txn_codec;
 use crate::config::Config;
-use crate::pipeline::{Txn, Zxid};
 use crate::shared::Shared;
+use crate::state_machine::{Txn, Zxid};
 
 /// Where the outcome of a requested snapshot goes: the file written, or why not.
 pub type SnapshotDone = tokio::sync::oneshot::Sender<Result<SnapshotInfo, String>>;

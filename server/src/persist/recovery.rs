@@ -13,10 +13,10 @@ use ferrokeeper_storage::{
 use super::zookeeper::{self, ImportError, ZkFiles};
 use super::{snapshot, txn_codec};
 use crate::config::Config;
-use crate::pipeline::apply::Applier;
-use crate::session::SessionTable;
+use crate::state_machine::apply::Applier;
+use crate::state_machine::tree::DataTree;
+use crate::state_machine::SessionTable;
 use crate::time::now_ms;
-use crate::tree::DataTree;
 
 /// Where a server keeps its files.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@
 //! nodes at a time, letting writes apply between chunks, so the image may include
 //! changes made after its zxid. Replaying the log from that zxid is still exact,
 //! because transactions carry absolute values (versions, child counters) and applying
-//! one that the image already reflects changes nothing (see `pipeline::apply`).
+//! one that the image already reflects changes nothing (see `state_machine::apply`).
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -18,9 +18,9 @@ use ferrokeeper_protocol::{DecodeError, Jute};
 use ferrokeeper_storage::{SnapshotInfo, SnapshotOptions, SnapshotWriter};
 use parking_lot::RwLock;
 
-use crate::session::{Session, SessionTable};
-use crate::tree::path::join;
-use crate::tree::{AclList, DataTree, FastMap, PersistedStat};
+use crate::state_machine::tree::path::join;
+use crate::state_machine::tree::{AclList, DataTree, FastMap, PersistedStat};
+use crate::state_machine::{Session, SessionTable};
 
 const FORMAT_VERSION: i32 = 2;
 /// Encoded nodes are handed to the writer in chunks of about this size.
@@ -34,7 +34,7 @@ const NEW_ACL: i32 = -1;
 pub struct SessionRecord {
     pub id: i64,
     pub timeout_ms: i32,
-    pub password: [u8; crate::session::PASSWORD_LEN],
+    pub password: [u8; crate::state_machine::PASSWORD_LEN],
 }
 
 impl SessionRecord {
@@ -340,10 +340,10 @@ mod tests {
     #[test]
     fn fuzzy_snapshot_plus_replay_equals_the_live_tree() {
         use crate::auth::AuthIds;
-        use crate::pipeline::apply::Applier;
         use crate::pipeline::pending::Pending;
         use crate::pipeline::prep::PrepContext;
-        use crate::pipeline::{Txn, TxnOp};
+        use crate::state_machine::apply::Applier;
+        use crate::state_machine::{Txn, TxnOp};
         use ferrokeeper_protocol::multi::CreateOp;
         use ferrokeeper_protocol::records::{DeleteRequest, SetDataRequest};
         use ferrokeeper_protocol::request::Request;

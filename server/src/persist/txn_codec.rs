@@ -6,8 +6,8 @@ use bytes::{Bytes, BytesMut};
 use ferrokeeper_protocol::records::Acl;
 use ferrokeeper_protocol::{DecodeError, ErrorCode, Jute, OpCode};
 
-use crate::pipeline::{Txn, TxnOp};
-use crate::session::PASSWORD_LEN;
+use crate::state_machine::PASSWORD_LEN;
+use crate::state_machine::{Txn, TxnOp};
 
 pub fn encode(txn: &Txn) -> Bytes {
     let mut out = BytesMut::with_capacity(64);

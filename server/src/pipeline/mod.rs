@@ -5,17 +5,15 @@
 //!    prepared before it, and turn it into a [`Txn`] with the next zxid;
 //! 2. **log**: the point where the batch's transactions become durable (one append and
 //!    one fsync for the whole batch) before anything is applied;
-//! 3. **apply** ([`apply`]): apply in zxid order, deliver the watch events each change
+//! 3. **apply** ([`crate::state_machine::apply`]): apply in zxid order, deliver the watch events each change
 //!    fires, then queue the reply — so a client sees an event before any reply that
 //!    reflects the change.
 //!
 //! Reads of a connection with writes in flight ride along in order, so they see them.
 
-pub mod apply;
 mod batch;
 pub mod pending;
 pub mod prep;
-pub mod txn;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -29,11 +27,10 @@ use crate::net::conn::Conn;
 use crate::ops;
 use crate::persist::durability::{Durability, SnapshotDone};
 use crate::shared::Shared;
+use crate::state_machine::{Applier, Event, OpResult, Txn, TxnOp, Zxid};
 use crate::time::now_ms;
-use apply::{Applier, Event, OpResult};
 use pending::Pending;
 use prep::PrepContext;
-pub use txn::{Txn, TxnOp, Zxid};
 
 /// What the pipeline is asked to do.
 pub enum Work {
@@ -200,7 +197,7 @@ pub async fn run(
 
 /// A step of a batch whose transactions could not be made durable: writes are
 /// answered with SystemError and never applied; reads are answered as usual.
-fn fail(shared: &Shared, tree: &crate::tree::DataTree, step: Step) {
+fn fail(shared: &Shared, tree: &crate::state_machine::tree::DataTree, step: Step) {
     let Step::Txn { txn, origin } = step else {
         return finish_read(shared, tree, step);
     };
@@ -227,7 +224,7 @@ fn fail(shared: &Shared, tree: &crate::tree::DataTree, step: Step) {
 
 fn prepare(
     shared: &Shared,
-    tree: &crate::tree::DataTree,
+    tree: &crate::state_machine::tree::DataTree,
     pending: &mut Pending,
     last_zxid: &mut Zxid,
     work: Work,
@@ -382,7 +379,7 @@ fn prepare(
     })
 }
 
-fn finish(shared: &Shared, tree: &mut crate::tree::DataTree, step: Step) {
+fn finish(shared: &Shared, tree: &mut crate::state_machine::tree::DataTree, step: Step) {
     match step {
         Step::Txn { txn, origin } => {
             let mut applier = Applier {
@@ -406,7 +403,7 @@ fn finish(shared: &Shared, tree: &mut crate::tree::DataTree, step: Step) {
 }
 
 /// Answers a read or an early rejection at its place in the batch.
-fn finish_read(shared: &Shared, tree: &crate::tree::DataTree, step: Step) {
+fn finish_read(shared: &Shared, tree: &crate::state_machine::tree::DataTree, step: Step) {
     match step {
         Step::Read {
             conn,
@@ -476,7 +473,7 @@ fn respond(shared: &Shared, origin: Origin, result: OpResult, zxid: Zxid) {
             done,
         } => {
             if let OpResult::SessionCreated(session) = result {
-                session.attach(conn.clone());
+                shared.conns.attach(session.id, conn.clone());
                 conn.set_session_id(session.id);
                 tracing::info!(session = format_args!("0x{:x}", session.id), timeout_ms = session.timeout_ms(), peer = %conn.peer, "session established");
                 conn.out.send(|out| {
@@ -497,7 +494,7 @@ fn respond(shared: &Shared, origin: Origin, result: OpResult, zxid: Zxid) {
         Origin::Server => {
             // An expired session's connection is closed without an answer.
             if let OpResult::SessionClosed(Some(session)) = result {
-                if let Some(conn) = session.conn() {
+                if let Some(conn) = shared.conns.serving(session.id) {
                     conn.out.close_after_flush();
                 }
             }

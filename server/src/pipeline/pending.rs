@@ -2,9 +2,9 @@
 //! validated against the tree as it will be once every earlier prepared write has been
 //! applied, so validation can run ahead of logging and applying.
 
-use crate::tree::{AclList, DataTree, FastMap, Node, NodeKind, PersistedStat};
+use crate::state_machine::tree::{AclList, DataTree, FastMap, Node, NodeKind, PersistedStat};
 
-use super::txn::Zxid;
+use crate::state_machine::txn::Zxid;
 
 /// What preparation needs to know of a node.
 #[derive(Debug, Clone)]

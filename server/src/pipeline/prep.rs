@@ -1,6 +1,6 @@
 //! Preparation (ZooKeeper's PrepRequestProcessor): a write request is validated, in
 //! ZooKeeper's order of checks, against the tree plus every change prepared before it,
-//! and becomes a [`Txn`]. This is the only place requests turn into transactions.
+//! and becomes a [`Txn`](crate::state_machine::Txn). This is the only place requests turn into transactions.
 
 use ferrokeeper_protocol::multi::{CreateOp, MultiOp};
 use ferrokeeper_protocol::records::{
@@ -10,11 +10,11 @@ use ferrokeeper_protocol::request::Request;
 use ferrokeeper_protocol::{CreateMode, ErrorCode, OpCode, Perms};
 
 use super::pending::{NodeView, Pending};
-use super::txn::{TxnOp, Zxid};
 use crate::auth::AuthIds;
-use crate::tree::node::{next_version, CONTAINER_OWNER, MAX_TTL_MS, TTL_OWNER_MARK};
-use crate::tree::path::{is_special, split_parent, validate_path};
-use crate::tree::{DataTree, NodeKind, PersistedStat};
+use crate::state_machine::tree::node::{next_version, CONTAINER_OWNER, MAX_TTL_MS, TTL_OWNER_MARK};
+use crate::state_machine::tree::path::{is_special, split_parent, validate_path};
+use crate::state_machine::tree::{DataTree, NodeKind, PersistedStat};
+use crate::state_machine::txn::{TxnOp, Zxid};
 
 /// Everything a write is validated against.
 pub struct PrepContext<'a> {

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use rand::RngCore;
 
-use super::PASSWORD_LEN;
+use crate::state_machine::PASSWORD_LEN;
 
 /// Hands out session ids the way ZooKeeper's SessionTrackerImpl does: the server id in
 /// the top byte, start time in milliseconds below it, then +1 per session. The top byte

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use ferrokeeper_protocol::records::Acl;
 use ferrokeeper_protocol::{ErrorCode, Perms};
 
-use crate::tree::NodeKind;
+use crate::state_machine::tree::NodeKind;
 
 /// Bytes of data shown in a one-line preview.
 pub const PREVIEW_BYTES: usize = 32;
@@ -169,7 +169,7 @@ mod tests {
         );
         assert_eq!(owner(i64::MIN), "container");
         assert_eq!(
-            owner(crate::tree::node::TTL_OWNER_MARK | 5000),
+            owner(crate::state_machine::tree::node::TTL_OWNER_MARK | 5000),
             "ttl=5000ms"
         );
         assert_eq!(error(ErrorCode::NoNode), "NoNode (-101)");

@@ -19,7 +19,7 @@ use ferrokeeper_storage::{read_segment, ScanEnd, SegmentDump};
 use super::format::{self, hex, PREVIEW_BYTES};
 use super::{ToolError, Verdict};
 use crate::persist::txn_codec;
-use crate::pipeline::{Txn, TxnOp};
+use crate::state_machine::{Txn, TxnOp};
 
 /// Writes the listing of the segment at `path` to `out`. [`Verdict::Damaged`] when
 /// the records end in damage that is not a torn tail (a valid record follows it, or

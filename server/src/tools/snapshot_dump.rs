@@ -17,8 +17,8 @@ use ferrokeeper_storage::SnapshotReader;
 use super::format::{self, hex};
 use super::{ToolError, Verdict};
 use crate::persist::snapshot;
-use crate::session::SessionTable;
-use crate::tree::{DataTree, Node, NodeKind};
+use crate::state_machine::tree::{DataTree, Node, NodeKind};
+use crate::state_machine::SessionTable;
 
 /// Bytes of data shown per node with `--data`.
 pub const DATA_PREVIEW_BYTES: usize = 64;
@@ -152,7 +152,7 @@ fn write_node(
 mod tests {
     use super::*;
     use crate::persist::snapshot::SessionRecord;
-    use crate::tree::node::TTL_OWNER_MARK;
+    use crate::state_machine::tree::node::TTL_OWNER_MARK;
     use bytes::Bytes;
     use ferrokeeper_protocol::records::Acl;
     use ferrokeeper_protocol::Perms;

@@ -117,15 +117,15 @@ pub fn config(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::DataTree;
+    use crate::state_machine::tree::DataTree;
     use bytes::Bytes;
     use ferrokeeper_protocol::records::Acl;
     use ferrokeeper_protocol::Perms;
     use ferrokeeper_storage::{Entry, Log, LogOptions, SnapshotReader};
 
     use crate::persist::txn_codec;
-    use crate::pipeline::{Txn, TxnOp};
-    use crate::session::SessionTable;
+    use crate::state_machine::SessionTable;
+    use crate::state_machine::{Txn, TxnOp};
 
     fn create(zxid: i64, path: &str, data: &'static [u8]) -> Entry {
         let txn = Txn {

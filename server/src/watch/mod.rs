@@ -12,7 +12,7 @@ use ferrokeeper_protocol::{AddWatchMode, EventType, WatcherType};
 pub use table::{WatchMode, WatchTable};
 pub use watchers::Watchers;
 
-use crate::tree::FastSet;
+use crate::state_machine::tree::FastSet;
 
 /// Identifies the connection that owns a watch.
 pub type WatcherId = u64;

@@ -4,8 +4,8 @@ use ferrokeeper_protocol::EventType;
 
 use super::watchers::Watchers;
 use super::WatcherId;
-use crate::tree::path::self_and_ancestors;
-use crate::tree::{FastMap, FastSet};
+use crate::state_machine::tree::path::self_and_ancestors;
+use crate::state_machine::tree::{FastMap, FastSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WatchMode {

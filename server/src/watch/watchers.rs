@@ -4,7 +4,7 @@
 
 use super::table::WatchMode;
 use super::WatcherId;
-use crate::tree::FastMap;
+use crate::state_machine::tree::FastMap;
 
 #[derive(Debug)]
 pub enum Watchers {

@@ -20,10 +20,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use ferrokeeper_storage::zxid::follows;
 
-use crate::pipeline::apply::Applier;
-use crate::pipeline::txn::Zxid;
-use crate::session::{Session, SessionTable};
-use crate::tree::DataTree;
+use crate::state_machine::apply::Applier;
+use crate::state_machine::tree::DataTree;
+use crate::state_machine::txn::Zxid;
+use crate::state_machine::{Session, SessionTable};
 use files::ZkFile;
 pub use files::ZkFiles;
 use txn_log::ZkLog;

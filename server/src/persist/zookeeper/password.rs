@@ -3,7 +3,7 @@
 //! .nextBytes(16)`. Sessions taken over from ZooKeeper's files get the same password,
 //! so their clients reconnect as if the server had only restarted.
 
-use crate::session::PASSWORD_LEN;
+use crate::state_machine::PASSWORD_LEN;
 
 /// ZooKeeperServer.superSecret.
 const SUPER_SECRET: i64 = 0xB341_5C00;

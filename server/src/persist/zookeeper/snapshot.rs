@@ -14,7 +14,7 @@ use ferrokeeper_protocol::Perms;
 use super::cursor::Cursor;
 use super::files::{Compression, ZkFile};
 use super::ImportError;
-use crate::tree::{DataTree, PersistedStat};
+use crate::state_machine::tree::{DataTree, PersistedStat};
 
 /// "ZKSN".
 const SNAPSHOT_MAGIC: i32 = 0x5a4b_534e;

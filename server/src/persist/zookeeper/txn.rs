@@ -11,8 +11,8 @@ use ferrokeeper_protocol::{ErrorCode, Jute, OpCode};
 
 use super::password::zookeeper_password;
 use super::txn_log::ZkEntry;
-use crate::pipeline::txn::{Txn, TxnOp};
-use crate::tree::{DataTree, NodeKind};
+use crate::state_machine::tree::{DataTree, NodeKind};
+use crate::state_machine::txn::{Txn, TxnOp};
 
 pub fn convert(entry: &ZkEntry, tree: &DataTree) -> Result<Txn, String> {
     let header = &entry.header;

@@ -10,10 +10,10 @@
 use ferrokeeper_protocol::records::Stat;
 use ferrokeeper_protocol::{ErrorCode, EventType};
 
+use super::sessions::{Session, SessionTable};
+use super::tree::path::split_parent;
+use super::tree::{AclList, DataTree};
 use super::txn::{Txn, TxnOp, Zxid};
-use crate::session::{Session, SessionTable};
-use crate::tree::path::split_parent;
-use crate::tree::{AclList, DataTree};
 
 /// The outcome of one transaction (or sub-transaction).
 #[derive(Debug, Clone)]

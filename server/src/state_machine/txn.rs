@@ -6,7 +6,7 @@ use bytes::Bytes;
 use ferrokeeper_protocol::records::Acl;
 use ferrokeeper_protocol::ErrorCode;
 
-use crate::session::PASSWORD_LEN;
+use super::sessions::PASSWORD_LEN;
 
 /// `epoch << 32 | counter`, as ZooKeeper numbers transactions.
 pub type Zxid = i64;

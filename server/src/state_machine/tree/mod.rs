@@ -2,7 +2,7 @@
 //! components are stored once under their parent rather than as repeated full paths.
 //! Indexes of ephemeral, container and TTL nodes make session close and reaping cheap.
 //!
-//! Only the state machine ([`crate::pipeline`]) mutates the tree; these methods assume
+//! Only [`super::apply`] mutates the tree; these methods assume
 //! the caller validated the change (they still refuse impossible ones without panicking).
 
 pub mod node;
