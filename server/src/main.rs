@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use clap::{CommandFactory, FromArgMatches, Parser};
-use ferrokeeper::config::{flag_help, keys_help};
+use ferrokeeper::config::ensemble::Mode;
+use ferrokeeper::config::{flag_help, keys_help, ConfigError};
 use ferrokeeper::tools::{self, DEFAULT_DATA_DIR};
 use ferrokeeper::Config;
 
@@ -138,8 +139,6 @@ fn build_config(cli: &Cli) -> Result<Config, Box<dyn std::error::Error>> {
     // Each flag sets its zoo.cfg key, checked as the file's keys are.
     let show = |path: &PathBuf| path.display().to_string();
     let flags = [
-        ("clientPort", cli.port.map(|p| p.to_string())),
-        ("clientPortAddress", cli.bind.map(|ip| ip.to_string())),
         ("dataDir", cli.data_dir.as_ref().map(show)),
         ("dataLogDir", cli.data_log_dir.as_ref().map(show)),
         ("tickTime", cli.tick_time.map(|t| t.to_string())),
@@ -153,11 +152,7 @@ fn build_config(cli: &Cli) -> Result<Config, Box<dyn std::error::Error>> {
             cli.extended_types.then(|| "true".to_owned()),
         ),
     ];
-    for (key, value) in flags {
-        if let Some(value) = value {
-            config.set(key, &value)?;
-        }
-    }
+    set_flags(&mut config, flags)?;
     if cli.in_memory {
         config.data_dir = None;
         config.data_log_dir = None;
@@ -170,7 +165,36 @@ fn build_config(cli: &Cli) -> Result<Config, Box<dyn std::error::Error>> {
             .ok_or_else(|| format!("--set expects KEY=VALUE, got {setting:?}"))?;
         config.set(key.trim(), value.trim())?;
     }
+    config.resolve_ensemble()?;
+    if let Mode::Quorum(quorum) = &config.mode {
+        return Err(format!(
+            "server {} is one of {} ensemble members ({} voting): replicated ensembles \
+             are not supported yet; run a single server (no server.N lines, or one)",
+            quorum.my_id,
+            quorum.servers.len(),
+            quorum.voters().count()
+        )
+        .into());
+    }
+    // After the ensemble lines: the flags override this server's line too.
+    let address_flags = [
+        ("clientPort", cli.port.map(|p| p.to_string())),
+        ("clientPortAddress", cli.bind.map(|ip| ip.to_string())),
+    ];
+    set_flags(&mut config, address_flags)?;
     Ok(config)
+}
+
+fn set_flags<const N: usize>(
+    config: &mut Config,
+    flags: [(&str, Option<String>); N],
+) -> Result<(), ConfigError> {
+    for (key, value) in flags {
+        if let Some(value) = value {
+            config.set(key, &value)?;
+        }
+    }
+    Ok(())
 }
 
 /// Installs the SIGINT and SIGTERM handlers now; the future resolves on the first of

@@ -376,40 +376,6 @@ fn prometheus_endpoint_serves_zookeepers_metric_names() {
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
-#[test]
-fn zoo_cfg_ensembles_one_server_served_more_refused() {
-    if real_zookeeper() {
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("fk-ensemble-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let one = dir.join("one.cfg");
-    std::fs::write(&one, "tickTime=2000\nserver.1=localhost:2888:3888;2181\n").unwrap();
-    let server = ferrokeeper_tests::Launch::in_memory()
-        .args(&[one.to_str().unwrap()])
-        .start();
-    assert!(four_letter_word(server.addr, "srvr").is_some_and(|s| s.contains("Mode: standalone")));
-    let three = dir.join("three.cfg");
-    std::fs::write(
-        &three,
-        "tickTime=2000\nserver.1=zk1:2888:3888\nserver.2=zk2:2888:3888\nserver.3=zk3:2888:3888\n",
-    )
-    .unwrap();
-    let log = dir.join("stderr.log");
-    let refused = ferrokeeper_tests::Launch::in_memory()
-        .args(&[three.to_str().unwrap()])
-        .stderr_to(&log)
-        .try_start();
-    let failure = refused.err().expect("a three-server ensemble is refused");
-    assert_eq!(failure.status.and_then(|s| s.code()), Some(2));
-    assert!(
-        failure.stderr.contains("server.2") && failure.stderr.contains("not supported yet"),
-        "{}",
-        failure.stderr
-    );
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
 /// Python's prometheus_client (installed from PyPI when missing, as the real-client
 /// tests install kazoo) parses /metrics; its view of a few families is checked.
 #[test]

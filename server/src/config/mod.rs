@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 
 use ferrokeeper_protocol::frame::DEFAULT_JUTE_MAXBUFFER;
 
+pub mod ensemble;
+
+use ensemble::{EnsembleKeys, HostPort, LearnerType, Mode, QuorumServer};
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// clientPort; 0 picks a free port.
@@ -72,9 +76,13 @@ pub struct Config {
     pub metrics_address: IpAddr,
     /// metricsProvider.httpPort.
     pub metrics_port: u16,
-    /// `server.N=` lines seen: one is a single-server ensemble (served standalone);
-    /// a second is refused, since replication is not supported yet.
-    pub ensemble_members: Vec<String>,
+    /// clientPort was given (zoo.cfg or a flag), so a server line's client port must
+    /// agree with it.
+    pub client_port_given: bool,
+    /// `server.N`, initLimit, syncLimit, standaloneEnabled, peerType, as read.
+    pub ensemble: EnsembleKeys,
+    /// What they make of this server ([`Config::resolve_ensemble`]).
+    pub mode: Mode,
     /// fsync.warningthresholdms: a group commit slower than this is logged with
     /// ZooKeeper's "fsync-ing the write ahead log took N ms" warning.
     pub fsync_warning_threshold_ms: u64,
@@ -116,7 +124,9 @@ impl Default for Config {
             metrics_enabled: false,
             metrics_address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             metrics_port: 7000,
-            ensemble_members: Vec::new(),
+            client_port_given: false,
+            ensemble: EnsembleKeys::default(),
+            mode: Mode::Standalone,
             fsync_warning_threshold_ms: 1000,
             admin_rate_limiter_interval_ms: 5 * 60 * 1000,
             admin_snapshot_enabled: true,
@@ -127,6 +137,8 @@ impl Default for Config {
 /// Why a configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error("invalid ensemble configuration: {reason}")]
+    Ensemble { reason: String },
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -160,6 +172,35 @@ impl Config {
                 .any(|allowed| allowed == "*" || allowed == command)
     }
 
+    /// Decides, once every key is set, whether this server runs standalone or in a
+    /// quorum (reading `dataDir/myid`), and takes the client address from this
+    /// server's line when it has one — as ZooKeeper's QuorumPeerConfig does.
+    pub fn resolve_ensemble(&mut self) -> Result<(), ConfigError> {
+        let static_client = self.client_port_given.then(|| HostPort {
+            host: self
+                .client_port_address
+                .map_or_else(|| "0.0.0.0".to_owned(), |ip| ip.to_string()),
+            port: self.client_port,
+        });
+        let resolved = ensemble::resolve(
+            &self.ensemble,
+            self.data_dir.as_deref(),
+            static_client.as_ref(),
+        )
+        .map_err(|reason| ConfigError::Ensemble { reason })?;
+        if let Some(client) = resolved.client {
+            self.client_port = client.port;
+            self.client_port_address = match client.host.as_str() {
+                "0.0.0.0" => None,
+                _ => Some(resolve_host(&client).ok_or_else(|| ConfigError::Ensemble {
+                    reason: format!("Address unresolved: {client}"),
+                })?),
+            };
+        }
+        self.mode = resolved.mode;
+        Ok(())
+    }
+
     /// Reads a zoo.cfg file on top of the defaults.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -191,6 +232,16 @@ impl Config {
     }
 }
 
+/// The first address a host name (or IP literal) resolves to.
+fn resolve_host(addr: &HostPort) -> Option<IpAddr> {
+    use std::net::ToSocketAddrs;
+    (addr.host.as_str(), addr.port)
+        .to_socket_addrs()
+        .ok()?
+        .next()
+        .map(|a| a.ip())
+}
+
 /// A zoo.cfg key the server knows: its names, what it means, how it is applied.
 pub struct Key {
     /// ZooKeeper's zoo.cfg name first, then other spellings it accepts (its Java
@@ -210,6 +261,7 @@ pub const KEYS: &[Key] = &[
         help: "port for clients (2181; 0 picks a free one and prints it)",
         apply: |c, _, v| {
 c.client_port = parse(v, "not a port number")?;
+c.client_port_given = true;
 Ok(())
 },
     },
@@ -485,28 +537,54 @@ Ok(())
     },
     Key {
         names: &["server.N"],
-        help: "one line: a one-server ensemble, served standalone; more: refused (no replication yet)",
+        help: "an ensemble member, host:quorumPort:electionPort[:participant|:observer][;[clientHost:]clientPort]; one participant runs standalone, more are refused (no replication yet)",
         apply: |c, key, value| {
-            if !c.ensemble_members.iter().any(|k| k == key) {
-                c.ensemble_members.push(key.to_owned());
-            }
-            if c.ensemble_members.len() > 1 {
-                return Err(format!(
-                    "a {}-server ensemble needs replication, which is not supported yet; \
-                     remove the server.N lines (or keep one) to run standalone",
-                    c.ensemble_members.len()
-                ));
-            }
-            tracing::info!(key, value, "single-server ensemble: serving standalone");
+            let id = key["server.".len()..]
+                .parse()
+                .map_err(|_| "server id is not a number".to_owned())?;
+            c.ensemble.servers.insert(id, QuorumServer::parse(id, value)?);
+            Ok(())
+        },
+    },
+    Key {
+        names: &["initLimit"],
+        help: "ticks a member may take to connect and sync to the leader (required in an ensemble)",
+        apply: |c, _, v| {
+            c.ensemble.init_limit = parse(v, "not a number of ticks")?;
+            Ok(())
+        },
+    },
+    Key {
+        names: &["syncLimit"],
+        help: "ticks a member may fall behind the leader (required in an ensemble)",
+        apply: |c, _, v| {
+            c.ensemble.sync_limit = parse(v, "not a number of ticks")?;
+            Ok(())
+        },
+    },
+    Key {
+        names: &["standaloneEnabled"],
+        help: "a single participant runs standalone (true)",
+        apply: |c, _, v| {
+            c.ensemble.standalone_disabled = !flag(v).ok_or("not a boolean")?;
+            Ok(())
+        },
+    },
+    Key {
+        names: &["peerType"],
+        help: "participant or observer; this server's own server.N line wins when they differ",
+        apply: |c, _, v| {
+            c.ensemble.peer_type = Some(LearnerType::parse(v)?);
             Ok(())
         },
     },
     Key {
         names: &[
-            "initLimit",
-            "syncLimit",
-            "standaloneEnabled",
             "reconfigEnabled",
+            "electionAlg",
+            "quorumListenOnAllIPs",
+            "cnxTimeout",
+            "syncEnabled",
             "admin.commandURL",
             "admin.idleTimeout",
             "metricsProvider.exportJvmInfo",
@@ -647,15 +725,18 @@ mod tests {
     }
 
     #[test]
-    fn one_server_ensemble_is_served_and_more_refused() {
+    fn a_server_lines_client_address_replaces_the_default_port() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("myid"), "1\n").unwrap();
         let mut config = Config::default();
-        config.set("server.1", "localhost:2888:3888").unwrap();
-        let err = config.set("server.2", "other:2888:3888").unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("replication, which is not supported yet"),
-            "{err}"
-        );
+        config.set("dataDir", dir.path().to_str().unwrap()).unwrap();
+        config
+            .set("server.1", "localhost:2888:3888;127.0.0.1:2182")
+            .unwrap();
+        config.resolve_ensemble().unwrap();
+        assert_eq!(config.mode, Mode::Standalone);
+        assert_eq!(config.client_port, 2182);
+        assert_eq!(config.client_port_address, Some([127, 0, 0, 1].into()));
     }
 
     #[test]
