@@ -225,6 +225,12 @@ impl ServerProcess {
         self.child.id()
     }
 
+    /// Waits up to `timeout` for the process to exit by itself: how it exited, `None`
+    /// if it is still running.
+    pub fn exited_within(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        wait_for_exit(&mut self.child, timeout)
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
