@@ -3,7 +3,10 @@
 //! of its own there is no longer read until they are answered, while a connection with
 //! none is still read. To see requests pile up, the log writer is frozen (a disk whose
 //! fsync hangs) and the server's count read from `mntr`, each connection's from `cons`.
-//! Ferrokeeper only: it freezes ferrokeeper's log thread.
+//! Ferrokeeper only: it freezes ferrokeeper's log thread. Checked by hand against
+//! ZooKeeper 3.8.0 with its `SyncThread:0` frozen the same way: the other connections
+//! got one request in each, as here, the flooding one 12 (ZooKeeper throttles once its
+//! count exceeds the limit), and the idle client's read waited behind the frozen sync.
 
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
