@@ -27,6 +27,9 @@ impl SmallDisk {
             .arg(&dir)
             .output()
             .expect("run mount");
+        if !mount.status.success() {
+            let _ = std::fs::remove_dir(&dir);
+        }
         assert!(
             mount.status.success(),
             "cannot mount a {size} tmpfs on {} (this test needs root): {}",
