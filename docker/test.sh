@@ -12,6 +12,7 @@
 #   CLIENT_TIMEOUT  bound on one client run in seconds (default 30)
 #   STOP_LIMIT      `docker stop` must take fewer seconds than this (default 5)
 #   VERBOSE=1       print client output and container logs
+#   REQUIRE_KAZOO=1 fail instead of skipping the kazoo check when kazoo is missing
 #
 # Needs: docker, bash, timeout; java and /usr/share/java/zookeeper.jar (Debian's
 # `zookeeper` package, installed with apt-get when missing and running as root);
@@ -222,6 +223,8 @@ EOF
     else
         fail "kazoo check: $(tail -5 "$TMP/kazoo.out")"
     fi
+elif [ -n "${REQUIRE_KAZOO:-}" ]; then
+    fail "kazoo not importable by $PYTHON (REQUIRE_KAZOO is set)"
 else
     echo "  skipped: kazoo (not importable by $PYTHON; pip install kazoo to include it)"
 fi

@@ -152,7 +152,7 @@ impl Shared {
 
     /// Requests handed to the pipeline and not answered yet, over all connections.
     pub fn outstanding_requests(&self) -> u64 {
-        self.conns.all().iter().map(|c| c.in_flight() as u64).sum()
+        self.conns.in_flight() as u64
     }
 
     /// `srst`: ZooKeeper's ServerStats.reset (latency, packet counts, response sizes,

@@ -10,6 +10,7 @@
 //! and system properties.
 
 pub mod clients;
+pub mod freeze;
 pub mod http;
 pub mod proxy;
 pub mod resources;
@@ -59,6 +60,13 @@ impl ServerProcess {
         if real_zookeeper() {
             return Self::start_zookeeper(args);
         }
+        Self::start_ferrokeeper(args)
+    }
+
+    /// Like [`Self::start`], but always the ferrokeeper binary, also with
+    /// `FERROKEEPER_TEST_REAL_ZK`: for tests of what only ferrokeeper has (its memory,
+    /// log lines, exit status, AdminServer), which check ferrokeeper in either mode.
+    pub fn start_ferrokeeper(args: &[&str]) -> ServerProcess {
         let dir = scratch_dir("data");
         let mut server = Self::start_in(&dir, args);
         server.scratch = Some(dir);
@@ -215,6 +223,12 @@ impl ServerProcess {
     /// The server's process id (to read `/proc/<pid>/…`).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Waits up to `timeout` for the process to exit by itself: how it exited, `None`
+    /// if it is still running.
+    pub fn exited_within(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        wait_for_exit(&mut self.child, timeout)
     }
 
     pub fn is_running(&mut self) -> bool {

@@ -1,8 +1,8 @@
 //! The AdminServer's `snapshot` command (ZooKeeper 3.9's SnapshotCommand): a snapshot
 //! taken on the running server and streamed back, readable by `ferrokeeper snapshot
 //! dump`; ZooKeeper's auth rule (an `Authorization` header, ALL on `/`), its rate limit
-//! (429) and `?streaming=false`. Ferrokeeper-only: Debian's ZooKeeper is 3.8, which has
-//! no snapshot command.
+//! (429) and `?streaming=false`. Ferrokeeper-only (Debian's ZooKeeper is 3.8, which has
+//! no snapshot command): they run the ferrokeeper binary in either mode.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -13,7 +13,7 @@ use ferrokeeper_tests::free_port;
 use ferrokeeper_tests::http;
 use ferrokeeper_tests::wire::{req, Wire};
 use ferrokeeper_tests::zkc::digest_id;
-use ferrokeeper_tests::{binary, real_zookeeper, scratch_dir, Launch, ServerProcess};
+use ferrokeeper_tests::{binary, scratch_dir, Launch, ServerProcess};
 
 /// A server with its AdminServer on a free loopback port, plus `args`.
 fn start_with_admin(data_dir: Option<&Path>, args: &[&str]) -> (ServerProcess, SocketAddr) {
@@ -62,9 +62,6 @@ fn dump(file: &Path) -> (Option<i32>, String, String) {
 
 #[test]
 fn a_streamed_snapshot_holds_what_was_written_and_dump_reads_it() {
-    if real_zookeeper() {
-        return;
-    }
     let dir = scratch_dir("admin-snapshot");
     let (server, admin) = start_with_admin(Some(&dir), &[]);
     let mut w = Wire::connect(server.addr);
@@ -123,9 +120,6 @@ fn a_streamed_snapshot_holds_what_was_written_and_dump_reads_it() {
 
 #[test]
 fn one_snapshot_per_interval_then_429_and_streaming_false_sends_no_body() {
-    if real_zookeeper() {
-        return;
-    }
     let dir = scratch_dir("admin-snapshot-rate");
     let (server, admin) = start_with_admin(Some(&dir), &[]);
     let first = snapshot(admin, "?streaming=false", Some("digest anyone:secret"));
@@ -161,9 +155,6 @@ fn one_snapshot_per_interval_then_429_and_streaming_false_sends_no_body() {
 
 #[test]
 fn the_caller_must_authenticate_and_hold_all_on_the_root() {
-    if real_zookeeper() {
-        return;
-    }
     let dir = scratch_dir("admin-snapshot-auth");
     let (server, admin) =
         start_with_admin(Some(&dir), &["--set", "admin.rateLimiterIntervalInMS=0"]);
@@ -200,9 +191,6 @@ fn the_caller_must_authenticate_and_hold_all_on_the_root() {
 
 #[test]
 fn admin_snapshot_enabled_false_answers_503() {
-    if real_zookeeper() {
-        return;
-    }
     let (_server, admin) = start_with_admin(None, &["--set", "admin.snapshot.enabled=false"]);
     let answer = snapshot(admin, "", Some("ip"));
     assert_eq!(answer.status, 503);
@@ -216,9 +204,6 @@ fn admin_snapshot_enabled_false_answers_503() {
 
 #[test]
 fn a_server_without_a_data_dir_answers_500_with_the_reason() {
-    if real_zookeeper() {
-        return;
-    }
     let (_server, admin) = start_with_admin(None, &[]);
     let answer = snapshot(admin, "", Some("ip"));
     assert_eq!(answer.status, 500);

@@ -26,7 +26,7 @@ use ferrokeeper_protocol::records::{
 use ferrokeeper_protocol::{CreateMode, ErrorCode};
 use ferrokeeper_tests::resources::{mntr, open_fds, rss_mib};
 use ferrokeeper_tests::wire::{self, frame, new_session_request, record, req, Wire};
-use ferrokeeper_tests::{eventually, four_letter_word, real_zookeeper, ServerProcess};
+use ferrokeeper_tests::{eventually, four_letter_word, ServerProcess};
 
 /// The worst getData round trip the well-behaved client may see during an abuse:
 /// `FERROKEEPER_HOSTILE_PROBE_MS`, default 2,000 ms. On an idle machine the worst is
@@ -175,11 +175,10 @@ fn a_slowloris_is_served_and_does_not_slow_others_down() {
 
 #[test]
 fn a_slowloris_that_never_finishes_its_frame_loses_its_session() {
-    if real_zookeeper() {
-        return; // the same, but tickTime 100 is slow to take effect there
-    }
+    // Ferrokeeper in either mode: ZooKeeper does the same, but tickTime 100 is slow to
+    // take effect there.
     // tickTime 100: sessions of 2 s at most; the prober's getData calls keep its own.
-    let server = ServerProcess::start(&["--tick-time", "100"]);
+    let server = ServerProcess::start_ferrokeeper(&["--tick-time", "100"]);
     let prober = Prober::start(server.addr);
     let (mut w, response) = Wire::connect_with(server.addr, &new_session_request(1_000));
     assert!(response.timeout <= 2_000);
@@ -206,10 +205,9 @@ fn a_slowloris_that_never_finishes_its_frame_loses_its_session() {
 
 #[test]
 fn connections_that_never_complete_a_handshake_are_closed_after_ten_seconds() {
-    if real_zookeeper() {
-        return; // ZooKeeper's sessionless timeout counts from the last byte instead
-    }
-    let server = ServerProcess::start(&[]);
+    // Ferrokeeper in either mode: ZooKeeper's sessionless timeout counts from the last
+    // byte instead.
+    let server = ServerProcess::start_ferrokeeper(&[]);
     let prober = Prober::start(server.addr);
     let started = Instant::now();
     // Silent; the first two bytes of a length; a length and half a ConnectRequest.
@@ -260,10 +258,8 @@ fn a_two_gib_length_prefix_closes_the_connection_without_allocating() {
 
 #[test]
 fn thousands_of_connections_opening_and_closing_leak_no_descriptors() {
-    if real_zookeeper() {
-        return; // counts ferrokeeper's descriptors
-    }
-    let server = ServerProcess::start(&["--set", "4lw.commands.whitelist=*"]);
+    // Counts ferrokeeper's descriptors, in either mode.
+    let server = ServerProcess::start_ferrokeeper(&["--set", "4lw.commands.whitelist=*"]);
     let prober = Prober::start(server.addr);
     let conns_before = mntr(&server, "zk_num_alive_connections");
     let fds_before = open_fds(&server);
@@ -314,12 +310,15 @@ fn thousands_of_connections_opening_and_closing_leak_no_descriptors() {
 
 #[test]
 fn a_client_that_pipelines_and_never_reads_is_throttled_then_dropped() {
-    if real_zookeeper() {
-        return; // reads ferrokeeper's memory
-    }
+    // Reads ferrokeeper's memory, in either mode.
     // tickTime 200: the offender's session (it sends no complete request once the
     // server stops reading it) expires within 4 s.
-    let server = ServerProcess::start(&["--tick-time", "200", "--set", "4lw.commands.whitelist=*"]);
+    let server = ServerProcess::start_ferrokeeper(&[
+        "--tick-time",
+        "200",
+        "--set",
+        "4lw.commands.whitelist=*",
+    ]);
     let mut setup = Wire::connect(server.addr);
     // 1 KiB of data: 100k replies would be over 100 MiB if the server buffered them.
     assert_eq!(
@@ -661,10 +660,8 @@ fn data_at_the_default_jute_maxbuffer_is_stored_and_one_byte_more_closes_the_con
 
 #[test]
 fn pipelined_megabyte_writes_are_throttled_not_buffered() {
-    if real_zookeeper() {
-        return; // reads ferrokeeper's memory
-    }
-    let server = ServerProcess::start(&["--set", "forceSync=no"]);
+    // Reads ferrokeeper's memory, in either mode.
+    let server = ServerProcess::start_ferrokeeper(&["--set", "forceSync=no"]);
     let mut w = Wire::connect(server.addr);
     assert_eq!(
         w.call(1, &req::create("/big", b"", CreateMode::Persistent))

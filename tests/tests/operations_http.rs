@@ -1,7 +1,8 @@
-//! The operations surface besides four-letter words: maxClientCnxns and
-//! globalOutstandingLimit with real loopback connections, the AdminServer
-//! (`/commands/...`, JSON in ZooKeeper's shape) and the Prometheus endpoint. These are
-//! Ferrokeeper-only (the real-ZooKeeper mode runs without the AdminServer's jars).
+//! The operations surface besides four-letter words: maxClientCnxns with real
+//! loopback connections, the AdminServer (`/commands/...`, JSON in ZooKeeper's shape)
+//! and the Prometheus endpoint. These are Ferrokeeper-only (the real-ZooKeeper mode
+//! runs without the AdminServer's jars), so they run the ferrokeeper binary in either
+//! mode.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -11,7 +12,7 @@ use ferrokeeper_protocol::CreateMode;
 use ferrokeeper_tests::free_port;
 use ferrokeeper_tests::http;
 use ferrokeeper_tests::wire::{req, Wire};
-use ferrokeeper_tests::{eventually, four_letter_word, real_zookeeper, ServerProcess};
+use ferrokeeper_tests::{eventually, four_letter_word, ServerProcess};
 use serde_json::Value;
 
 /// A plain HTTP GET: (status, body as text).
@@ -37,9 +38,6 @@ fn closed_by_server(mut stream: TcpStream) -> bool {
 
 #[test]
 fn max_client_cnxns_closes_the_connection_over_the_limit() {
-    if real_zookeeper() {
-        return;
-    }
     let log = std::env::temp_dir().join(format!("fk-maxcnxns-{}.log", std::process::id()));
     let _ = std::fs::remove_file(&log);
     let server = ferrokeeper_tests::Launch::in_memory()
@@ -91,10 +89,7 @@ fn max_client_cnxns_closes_the_connection_over_the_limit() {
 
 #[test]
 fn max_client_cnxns_zero_is_unlimited() {
-    if real_zookeeper() {
-        return;
-    }
-    let server = ServerProcess::start(&["--set", "maxClientCnxns=0"]);
+    let server = ServerProcess::start_ferrokeeper(&["--set", "maxClientCnxns=0"]);
     let mut clients: Vec<Wire> = (0..70).map(|_| Wire::connect(server.addr)).collect();
     for client in &mut clients {
         assert_eq!(client.ping().err(), 0);
@@ -102,42 +97,9 @@ fn max_client_cnxns_zero_is_unlimited() {
 }
 
 #[test]
-fn global_outstanding_limit_bounds_a_connections_pipelined_requests() {
-    if real_zookeeper() {
-        return;
-    }
-    // A client that sends 200 writes without reading: everything is answered, in order,
-    // with at most the limit in flight at a time.
-    let server = ServerProcess::start(&[
-        "--set",
-        "globalOutstandingLimit=5",
-        "--set",
-        "4lw.commands.whitelist=*",
-    ]);
-    let mut w = Wire::connect(server.addr);
-    for i in 0..200 {
-        w.send(
-            i + 1,
-            &req::create(&format!("/n{i}"), b"", CreateMode::Persistent),
-        );
-    }
-    let replies = w.recv_n(200);
-    for (i, reply) in replies.iter().enumerate() {
-        assert_eq!((reply.xid(), reply.err()), (i as i32 + 1, 0));
-    }
-    let refused = ferrokeeper_tests::Launch::in_memory()
-        .args(&["--set", "globalOutstandingLimit=0"])
-        .try_start();
-    assert!(refused.is_err(), "0 is refused at start-up");
-}
-
-#[test]
 fn admin_server_answers_zookeepers_commands() {
-    if real_zookeeper() {
-        return;
-    }
     let port = free_port();
-    let server = ServerProcess::start(&[
+    let server = ServerProcess::start_ferrokeeper(&[
         "--set",
         "admin.enableServer=true",
         "--set",
@@ -253,12 +215,9 @@ fn admin_server_answers_zookeepers_commands() {
 
 #[test]
 fn admin_server_is_off_when_disabled_and_a_busy_port_is_only_a_warning() {
-    if real_zookeeper() {
-        return;
-    }
     let busy = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = busy.local_addr().unwrap().port();
-    let server = ServerProcess::start(&[
+    let server = ServerProcess::start_ferrokeeper(&[
         "--set",
         "admin.enableServer=true",
         "--set",
@@ -272,14 +231,14 @@ fn admin_server_is_off_when_disabled_and_a_busy_port_is_only_a_warning() {
     drop(busy);
 
     let port = free_port();
-    let _server = ServerProcess::start(&["--admin-port", &port.to_string()]);
+    let _server = ServerProcess::start_ferrokeeper(&["--admin-port", &port.to_string()]);
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
 /// A server with ZooKeeper's Prometheus provider on a free loopback port.
 fn start_with_prometheus() -> (ServerProcess, u16) {
     let port = free_port();
-    let server = ServerProcess::start(&[
+    let server = ServerProcess::start_ferrokeeper(&[
         "--set",
         "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
         "--set",
@@ -292,9 +251,6 @@ fn start_with_prometheus() -> (ServerProcess, u16) {
 
 #[test]
 fn prometheus_endpoint_serves_zookeepers_metric_names() {
-    if real_zookeeper() {
-        return;
-    }
     let (server, port) = start_with_prometheus();
     let mut w = Wire::connect(server.addr);
     assert_eq!(
@@ -372,7 +328,8 @@ fn prometheus_endpoint_serves_zookeepers_metric_names() {
 
     // Off unless configured, as in ZooKeeper.
     let port = free_port();
-    let _plain = ServerProcess::start(&["--set", &format!("metricsProvider.httpPort={port}")]);
+    let _plain =
+        ServerProcess::start_ferrokeeper(&["--set", &format!("metricsProvider.httpPort={port}")]);
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
@@ -380,9 +337,6 @@ fn prometheus_endpoint_serves_zookeepers_metric_names() {
 /// tests install kazoo) parses /metrics; its view of a few families is checked.
 #[test]
 fn prometheus_text_parses_with_python_prometheus_client() {
-    if real_zookeeper() {
-        return;
-    }
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let have = |python: &str| {
         std::process::Command::new(python)
@@ -475,9 +429,6 @@ for name in ["fsynctime", "snapshottime", "sync_processor_batch_size", "readlate
 /// Kafka's quickstart config/zookeeper.properties, as shipped.
 #[test]
 fn kafka_quickstart_zookeeper_properties_start_the_server() {
-    if real_zookeeper() {
-        return;
-    }
     let dir = std::env::temp_dir().join(format!("fk-kafka-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("zookeeper.properties");
@@ -519,9 +470,6 @@ fn kafka_quickstart_zookeeper_properties_start_the_server() {
 
 #[test]
 fn log_format_json_writes_one_object_per_line() {
-    if real_zookeeper() {
-        return;
-    }
     let log = std::env::temp_dir().join(format!("fk-json-log-{}.log", std::process::id()));
     let _ = std::fs::remove_file(&log);
     let server = ferrokeeper_tests::Launch::in_memory()

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use ferrokeeper_protocol::CreateMode;
 use ferrokeeper_tests::wire::{self, req, Wire};
-use ferrokeeper_tests::{real_zookeeper, scratch_dir, Launch};
+use ferrokeeper_tests::{scratch_dir, Launch};
 
 /// Creates the client pipelines; the signal comes after [`ACKED_BEFORE_SIGNAL`] replies.
 const WRITES: usize = 20_000;
@@ -19,9 +19,7 @@ fn path(xid: i32) -> String {
 
 #[test]
 fn acknowledged_writes_and_the_session_survive_sigterm_mid_stream() {
-    if real_zookeeper() {
-        return; // reads ferrokeeper's exit status and log
-    }
+    // Reads ferrokeeper's exit status and log, in either mode.
     let dir = scratch_dir("sigterm-drain");
     let log = dir.join("server.log");
     let mut server = Launch::new(&dir).stderr_to(&log).log("info").start();

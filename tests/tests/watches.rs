@@ -9,7 +9,7 @@ use ferrokeeper_protocol::{AddWatchMode, CreateMode, ErrorCode, EventType, OpCod
 use ferrokeeper_tests::proxy::Proxy;
 use ferrokeeper_tests::wire::{record, req, Reply, Wire};
 use ferrokeeper_tests::zkc::{connect, connect_to, persistent, within, within_or_none};
-use ferrokeeper_tests::{notification_zxid, real_zookeeper, ServerProcess};
+use ferrokeeper_tests::{notification_zxid, ServerProcess};
 use zookeeper_client as zk;
 
 const QUIET: Duration = Duration::from_millis(150);
@@ -395,12 +395,10 @@ fn check_and_remove_watches_find_the_watch_by_type() {
 
 #[test]
 fn check_watches_only_sees_this_connections_watches() {
-    if real_zookeeper() {
-        // ZooKeeper 3.8.0's WatchManager.containsWatcher answers true when any
-        // connection watches the path; the protocol notes (and 3.9) check the caller.
-        return;
-    }
-    let server = ServerProcess::start(&[]);
+    // Ferrokeeper's rule, in either mode: ZooKeeper 3.8.0's
+    // WatchManager.containsWatcher answers true when any connection watches the path;
+    // the protocol notes (and 3.9) check the caller.
+    let server = ServerProcess::start_ferrokeeper(&[]);
     let mut other = Wire::connect(server.addr);
     let mut w = Wire::connect(server.addr);
     other.call(1, &req::exists("/other", true));

@@ -61,8 +61,8 @@ pub struct Config {
     /// maxClientCnxns: open connections allowed from one client IP; 0 = no limit.
     pub max_client_cnxns: usize,
     /// globalOutstandingLimit: requests all connections together may have waiting for
-    /// the write pipeline; each connection may have its share (at least 1), as
-    /// ZooKeeper throttles reading when the limit is reached.
+    /// the write pipeline; at the limit, connections with requests there stop being
+    /// read (ZooKeeper's shouldThrottle), while one with none may always send one.
     pub global_outstanding_limit: usize,
     /// admin.enableServer: the AdminServer (HTTP) is started.
     pub admin_enabled: bool,
@@ -323,7 +323,7 @@ Ok(())
     },
     Key {
         names: &["globalOutstandingLimit", "zookeeper.globalOutstandingLimit"],
-        help: "requests waiting for the write pipeline before reading is throttled (1000)",
+        help: "requests of all connections in the write pipeline before reading is throttled (1000)",
         apply: |c, _, v| {
             c.global_outstanding_limit =
                 parse_if(v, |n: &usize| *n > 0, "must be a positive number of requests")?;

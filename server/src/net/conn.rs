@@ -30,6 +30,9 @@ pub struct Conn {
     /// order), and the total.
     in_flight_sizes: Mutex<VecDeque<usize>>,
     in_flight_bytes: AtomicUsize,
+    /// Requests of every connection in the pipeline (the registry's count), for
+    /// globalOutstandingLimit.
+    server_in_flight: Arc<AtomicUsize>,
     pub received: AtomicU64,
     pub sent: AtomicU64,
     /// What `cons` and the AdminServer report about this connection.
@@ -39,7 +42,12 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(id: u64, peer: SocketAddr, response_sizes: Arc<ResponseSizes>) -> Self {
+    pub fn new(
+        id: u64,
+        peer: SocketAddr,
+        response_sizes: Arc<ResponseSizes>,
+        server_in_flight: Arc<AtomicUsize>,
+    ) -> Self {
         Conn {
             id,
             peer,
@@ -49,6 +57,7 @@ impl Conn {
             in_flight: AtomicUsize::new(0),
             in_flight_sizes: Mutex::new(VecDeque::new()),
             in_flight_bytes: AtomicUsize::new(0),
+            server_in_flight,
             received: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             stats: crate::stats::ConnStats::new(crate::time::now_ms()),
@@ -68,6 +77,11 @@ impl Conn {
         self.in_flight.load(Ordering::Acquire)
     }
 
+    /// Requests of all connections in the pipeline.
+    pub fn server_in_flight(&self) -> usize {
+        self.server_in_flight.load(Ordering::Acquire)
+    }
+
     /// Bytes of the requests in the pipeline.
     pub fn in_flight_bytes(&self) -> usize {
         self.in_flight_bytes.load(Ordering::Acquire)
@@ -78,6 +92,7 @@ impl Conn {
         self.in_flight_sizes.lock().push_back(size);
         self.in_flight_bytes.fetch_add(size, Ordering::AcqRel);
         self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.server_in_flight.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Called after the reply of a pipelined request has been queued.
@@ -85,6 +100,7 @@ impl Conn {
         let size = self.in_flight_sizes.lock().pop_front().unwrap_or(0);
         self.in_flight_bytes.fetch_sub(size, Ordering::AcqRel);
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.server_in_flight.fetch_sub(1, Ordering::AcqRel);
         self.out.notify_progress();
     }
 
@@ -144,6 +160,14 @@ impl Conn {
     }
 }
 
+impl Drop for Conn {
+    /// Requests the pipeline dropped unanswered (it stopped) leave the server's count.
+    fn drop(&mut self) {
+        let left = *self.in_flight.get_mut();
+        self.server_in_flight.fetch_sub(left, Ordering::AcqRel);
+    }
+}
+
 fn header(xid: i32, zxid: i64, err: ErrorCode) -> ReplyHeader {
     ReplyHeader {
         xid,
@@ -178,12 +202,19 @@ pub struct ConnRegistry {
     next_id: AtomicU64,
     /// Reply sizes over every connection.
     pub response_sizes: Arc<ResponseSizes>,
+    /// Requests of every connection in the pipeline and not answered yet.
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl ConnRegistry {
     pub fn register(&self, peer: SocketAddr) -> Arc<Conn> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let conn = Arc::new(Conn::new(id, peer, self.response_sizes.clone()));
+        let conn = Arc::new(Conn::new(
+            id,
+            peer,
+            self.response_sizes.clone(),
+            self.in_flight.clone(),
+        ));
         self.conns.write().insert(id, conn.clone());
         conn
     }
@@ -194,6 +225,11 @@ impl ConnRegistry {
 
     pub fn get(&self, id: u64) -> Option<Arc<Conn>> {
         self.conns.read().get(&id).cloned()
+    }
+
+    /// Requests of every connection in the pipeline and not answered yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
     }
 
     pub fn len(&self) -> usize {

@@ -112,12 +112,21 @@ pub async fn serve(
             return Ok(());
         }
         conn.out.wait_below_soft_limit().await;
-        // globalOutstandingLimit: most requests a connection may have in the pipeline
-        // before it stops reading; and most bytes of them, or a thousand 1 MiB writes
-        // of one client would be a gigabyte held.
+        // globalOutstandingLimit, as ZooKeeper's shouldThrottle: while the server has
+        // that many requests in its pipeline, a connection with requests of its own
+        // there stops being read until they are answered. One with none is always
+        // read, so a client that floods cannot starve the others. And one connection's
+        // requests in the pipeline are bounded in bytes too, or a thousand 1 MiB
+        // writes would be a gigabyte held.
         let limit = shared.config.global_outstanding_limit;
-        let full = || conn.in_flight() >= limit || conn.in_flight_bytes() >= MAX_IN_FLIGHT_BYTES;
+        let full = || {
+            conn.in_flight() > 0
+                && (conn.server_in_flight() >= limit
+                    || conn.in_flight_bytes() >= MAX_IN_FLIGHT_BYTES)
+        };
         if full() {
+            // Woken by each of this connection's replies (as ZooKeeper re-enables
+            // reading when one of the connection's requests completes).
             conn.out.wait_for(|| !full()).await;
         }
     }
