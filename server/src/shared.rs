@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::net::conn::{Conn, ConnRegistry};
+use crate::net::stall::Stall;
 use crate::pipeline::Work;
 use crate::session::SessionIds;
 use crate::state_machine::tree::DataTree;
@@ -46,6 +47,8 @@ pub struct Shared {
     per_ip: Mutex<crate::state_machine::tree::FastMap<IpAddr, usize>>,
     /// The server is stopping: connections take no new requests.
     draining: AtomicBool,
+    /// Set only by a test fixture's fault injection.
+    pub stall: Stall,
 }
 
 /// The pipeline has stopped: the server is shutting down.
@@ -80,6 +83,7 @@ impl Shared {
             fsync_threshold_exceeded: AtomicU64::new(0),
             per_ip: Mutex::new(Default::default()),
             draining: AtomicBool::new(false),
+            stall: Stall::default(),
         }
     }
 

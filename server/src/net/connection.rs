@@ -73,6 +73,7 @@ pub async fn serve(
     else {
         return Ok(());
     };
+    shared.stall.wait().await;
     let connect = ConnectRequest::read(&mut frame.clone())
         .map_err(|e| format!("malformed ConnectRequest: {e}"))?;
     // ZooKeeper counts the ConnectRequest and its answer as packets.
@@ -97,6 +98,7 @@ pub async fn serve(
         let Some(frame) = frame else {
             break;
         };
+        shared.stall.wait().await;
         shared
             .packets_received
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::pipeline::Work;
-use crate::shared::Shared;
+use crate::shared::{PipelineClosed, Shared};
+use crate::state_machine::Session;
 use crate::time::now_ms;
 
 pub async fn run(shared: Arc<Shared>) {
@@ -15,22 +16,28 @@ pub async fn run(shared: Arc<Shared>) {
     loop {
         interval.tick().await;
         for session in shared.sessions.expired(now_ms()) {
-            if session.start_closing() {
-                tracing::info!(
-                    session = format_args!("0x{:x}", session.id),
-                    timeout_ms = session.timeout_ms(),
-                    "session expired"
-                );
-                if shared
-                    .submit(Work::Expire {
-                        session_id: session.id,
-                    })
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
+            if expire(&shared, &session).await.is_err() {
+                return;
             }
         }
     }
+}
+
+/// Closes `session` as expired, through the pipeline like a closeSession the client
+/// never sent — unless a close is already under way. Also a test fixture's "expire
+/// this session now".
+pub async fn expire(shared: &Shared, session: &Session) -> Result<(), PipelineClosed> {
+    if !session.start_closing() {
+        return Ok(());
+    }
+    tracing::info!(
+        session = format_args!("0x{:x}", session.id),
+        timeout_ms = session.timeout_ms(),
+        "session expired"
+    );
+    shared
+        .submit(Work::Expire {
+            session_id: session.id,
+        })
+        .await
 }
