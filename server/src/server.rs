@@ -80,13 +80,14 @@ impl Server {
             }
             None => (DataTree::new(), SessionTable::default(), None),
         };
+        let admin_port = config.admin_port();
         // `conf` and the AdminServer show the port actually served (0 picked one).
         let mut config = config;
         config.client_port = addr.port();
         let (work_tx, work_rx) = mpsc::channel(PIPELINE_QUEUE);
         let admin = match config.admin_enabled {
             true => {
-                let addr = SocketAddr::new(config.admin_address, config.admin_port);
+                let addr = SocketAddr::new(config.admin_address, admin_port);
                 crate::admin::bind("AdminServer", addr).await
             }
             false => None,

@@ -495,3 +495,39 @@ fn log_format_json_writes_one_object_per_line() {
     assert!(lines.iter().all(|l| l["level"].is_string()), "{text}");
     let _ = std::fs::remove_file(&log);
 }
+
+/// `--port 0` is a test fixture's start: its AdminServer takes a free port too, so a
+/// second fixture on the machine neither fails to bind 8080 nor shares the first's.
+#[test]
+fn servers_on_free_client_ports_take_free_admin_ports() {
+    let dir = ferrokeeper_tests::scratch_dir("free-admin-ports");
+    let admin_of = |n: usize| {
+        let log = dir.join(format!("server-{n}.log"));
+        let server = ferrokeeper_tests::Launch::in_memory()
+            .args(&[
+                "--set",
+                "admin.enableServer=true",
+                "--set",
+                "admin.serverAddress=127.0.0.1",
+            ])
+            .log("info")
+            .stderr_to(&log)
+            .start();
+        let text = ferrokeeper_tests::read_log(&log);
+        let admin = regex::Regex::new(r#"admin="?(127\.0\.0\.1:\d+)"#)
+            .unwrap()
+            .captures(&text)
+            .unwrap_or_else(|| panic!("no AdminServer address logged:\n{text}"))[1]
+            .parse::<SocketAddr>()
+            .unwrap();
+        (server, admin)
+    };
+    let (_first, first) = admin_of(1);
+    let (_second, second) = admin_of(2);
+    assert_ne!(first, second);
+    for admin in [first, second] {
+        assert_ne!(admin.port(), 8080);
+        assert_eq!(json(admin, "ruok")["error"], Value::Null);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

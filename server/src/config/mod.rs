@@ -68,8 +68,8 @@ pub struct Config {
     pub admin_enabled: bool,
     /// admin.serverAddress.
     pub admin_address: IpAddr,
-    /// admin.serverPort; 0 picks a free port (logged).
-    pub admin_port: u16,
+    /// admin.serverPort when set; see [`Config::admin_port`].
+    pub admin_port_setting: Option<u16>,
     /// metricsProvider.className is ZooKeeper's Prometheus provider: serve /metrics.
     pub metrics_enabled: bool,
     /// metricsProvider.httpHost.
@@ -120,7 +120,7 @@ impl Default for Config {
             global_outstanding_limit: 1000,
             admin_enabled: true,
             admin_address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-            admin_port: 8080,
+            admin_port_setting: None,
             metrics_enabled: false,
             metrics_address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             metrics_port: 7000,
@@ -162,6 +162,14 @@ impl Config {
         self.max_session_timeout_ms
             .unwrap_or(self.tick_time_ms.saturating_mul(20))
             .max(self.min_session_timeout_ms())
+    }
+
+    /// admin.serverPort, ZooKeeper's 8080 by default — except for a server whose
+    /// client port is picked freely (a test fixture), which picks its AdminServer's
+    /// port freely too rather than take 8080 from the next fixture.
+    pub fn admin_port(&self) -> u16 {
+        self.admin_port_setting
+            .unwrap_or(if self.client_port == 0 { 0 } else { 8080 })
     }
 
     pub fn four_letter_allowed(&self, command: &str) -> bool {
@@ -417,9 +425,9 @@ Ok(())
     },
     Key {
         names: &["admin.serverPort", "zookeeper.admin.serverPort"],
-        help: "the AdminServer's port (8080; 0 picks a free one and logs it)",
+        help: "the AdminServer's port (8080, or a free one when clientPort is 0; 0 picks a free one and logs it)",
         apply: |c, _, v| {
-c.admin_port = parse(v, "not a port number")?;
+c.admin_port_setting = Some(parse(v, "not a port number")?);
 Ok(())
 },
     },
@@ -705,7 +713,13 @@ mod tests {
     fn operations_keys() {
         let mut config = Config::default();
         assert_eq!(config.max_client_cnxns, 60);
-        assert!(config.admin_enabled && config.admin_port == 8080);
+        assert!(config.admin_enabled && config.admin_port() == 8080);
+        config.client_port = 0;
+        assert_eq!(
+            config.admin_port(),
+            0,
+            "a free client port, a free admin port"
+        );
         assert!(!config.metrics_enabled && config.metrics_port == 7000);
         config.set("maxClientCnxns", "5").unwrap();
         config.set("globalOutstandingLimit", "20").unwrap();
@@ -718,7 +732,7 @@ mod tests {
         config.set("metricsProvider.httpPort", "7001").unwrap();
         assert_eq!(config.max_client_cnxns, 5);
         assert_eq!(config.global_outstanding_limit, 20);
-        assert!(!config.admin_enabled && config.admin_port == 0);
+        assert!(!config.admin_enabled && config.admin_port_setting == Some(0));
         assert!(config.metrics_enabled && config.metrics_port == 7001);
         assert!(config.set("metricsProvider.className", "x.Y").is_err());
         assert!(config.set("globalOutstandingLimit", "0").is_err());
