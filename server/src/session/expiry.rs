@@ -16,9 +16,11 @@ pub async fn run(shared: Arc<Shared>) {
         interval.tick().await;
         for session in shared.sessions.expired(now_ms()) {
             if session.start_closing() {
+                let peer = session.last_peer();
                 tracing::info!(
                     session = format_args!("0x{:x}", session.id),
                     timeout_ms = session.timeout_ms(),
+                    peer = peer.map_or_else(|| "none".to_owned(), |p| p.to_string()),
                     "session expired"
                 );
                 if shared

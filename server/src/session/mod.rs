@@ -4,6 +4,7 @@
 pub mod expiry;
 mod ids;
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -25,6 +26,9 @@ pub struct Session {
     /// Set once expiry or closeSession has been decided; requests then get SessionExpired.
     closing: AtomicBool,
     conn: Mutex<Option<Arc<Conn>>>,
+    /// The address of the last connection attached: the client an operator looks for
+    /// when the session expires (its connection is usually gone by then).
+    last_peer: Mutex<Option<SocketAddr>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -48,6 +52,7 @@ impl Session {
             deadline_ms: AtomicU64::new(deadline(now_ms, timeout_ms)),
             closing: AtomicBool::new(false),
             conn: Mutex::new(None),
+            last_peer: Mutex::new(None),
         }
     }
 
@@ -88,7 +93,14 @@ impl Session {
 
     /// Attaches a new connection, returning the one it replaces.
     pub fn attach(&self, conn: Arc<Conn>) -> Option<Arc<Conn>> {
+        *self.last_peer.lock() = Some(conn.peer);
         self.conn.lock().replace(conn)
+    }
+
+    /// The client address last seen on the session, if any connection attached since
+    /// the server started (a session recovered from disk may have none).
+    pub fn last_peer(&self) -> Option<SocketAddr> {
+        *self.last_peer.lock()
     }
 
     /// Detaches `conn` if it is still the session's connection.
