@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::net::conn::Conn;
 use crate::ops;
+use crate::ops::reply::Refusal;
 use crate::persist::durability::{Durability, SnapshotDone};
 use crate::shared::Shared;
 use crate::time::now_ms;
@@ -48,14 +49,17 @@ pub enum Work {
     Reject {
         conn: Arc<Conn>,
         xid: i32,
-        err: ErrorCode,
+        refusal: Refusal,
         received: Instant,
     },
-    /// A multi whose body could not be decoded: ZooKeeper logs it as a failed
-    /// transaction, so it takes a zxid like any failed write.
-    UndecodableMulti {
+    /// A write refused before it is prepared — one whose body could not be decoded
+    /// (MarshallingError), or a reconfig (ReconfigDisabled): ZooKeeper logs it as a
+    /// failed transaction, so it takes a zxid like any failed write.
+    FailedWrite {
         conn: Arc<Conn>,
         xid: i32,
+        op: OpCode,
+        err: ErrorCode,
         received: Instant,
     },
     /// A new session for a connection that completed its handshake.
@@ -105,7 +109,7 @@ enum Step {
     Reject {
         conn: Arc<Conn>,
         xid: i32,
-        err: ErrorCode,
+        refusal: Refusal,
         received: Instant,
     },
 }
@@ -303,28 +307,28 @@ fn prepare(
         Work::Reject {
             conn,
             xid,
-            err,
+            refusal,
             received,
         } => Step::Reject {
             conn,
             xid,
-            err,
+            refusal,
             received,
         },
-        Work::UndecodableMulti {
+        Work::FailedWrite {
             conn,
             xid,
+            op,
+            err,
             received,
         } => {
             let session_id = conn.session_id();
             Step::Txn {
-                txn: txn(pending, session_id, &server, &mut |_| {
-                    TxnOp::Error(ErrorCode::MarshallingError)
-                }),
+                txn: txn(pending, session_id, &server, &mut |_| TxnOp::Error(err)),
                 origin: Origin::Client {
                     conn,
                     xid,
-                    op: OpCode::Multi,
+                    op,
                     received,
                 },
             }
@@ -420,10 +424,10 @@ fn finish_read(shared: &Shared, tree: &crate::tree::DataTree, step: Step) {
         Step::Reject {
             conn,
             xid,
-            err,
+            refusal,
             received,
         } => {
-            conn.reply(xid, tree.last_zxid(), err, None);
+            refusal.send(&conn, xid, tree.last_zxid());
             answered(shared, &conn, received, false);
         }
         Step::Txn { .. } => {}
