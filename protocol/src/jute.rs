@@ -45,10 +45,15 @@ impl std::fmt::Display for NullField {
     }
 }
 
+/// Whether the next value is null: a length of -1.
+fn next_is_null(input: &Bytes) -> bool {
+    input.starts_with(&(-1i32).to_be_bytes())
+}
+
 /// Fails with [`DecodeError::Null`] if the next value is null (a length of -1),
 /// consuming nothing.
 pub fn refuse_null(input: &Bytes, field: NullField) -> Result<(), DecodeError> {
-    if input.starts_with(&(-1i32).to_be_bytes()) {
+    if next_is_null(input) {
         return Err(DecodeError::Null(field));
     }
     Ok(())
@@ -135,6 +140,24 @@ impl Jute for String {
             Ok(s) => s.to_owned(),
             Err(_) => String::from_utf8_lossy(&raw).into_owned(),
         })
+    }
+}
+
+/// A `ustring` that may be null (-1), for sync, which echoes its path as sent: null
+/// stays null there.
+impl Jute for Option<String> {
+    fn write(&self, out: &mut BytesMut) {
+        match self {
+            None => out.put_i32(-1),
+            Some(s) => s.write(out),
+        }
+    }
+    fn read(input: &mut Bytes) -> Result<Self, DecodeError> {
+        if next_is_null(input) {
+            input.advance(4);
+            return Ok(None);
+        }
+        String::read(input).map(Some)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::multi::{CreateOp, MultiOp, MultiRequest};
 use crate::records::{
     AddWatchRequest, AuthPacket, CheckVersionRequest, CheckWatchesRequest, DeleteRequest,
     GetSaslRequest, PathRequest, PathWatchRequest, ReconfigRequest, RemoveWatchesRequest,
-    SetAclRequest, SetDataRequest, SetWatches2,
+    SetAclRequest, SetDataRequest, SetWatches2, SyncRequest,
 };
 
 /// Every request a client can send after the handshake.
@@ -24,7 +24,7 @@ pub enum Request {
     SetAcl(SetAclRequest),
     GetChildren(PathWatchRequest),
     GetChildren2(PathWatchRequest),
-    Sync(PathRequest),
+    Sync(SyncRequest),
     Ping,
     Check(CheckVersionRequest),
     Multi(Vec<MultiOp>),
@@ -125,9 +125,9 @@ impl Request {
         match self {
             Request::Create(c) => c.write(out),
             Request::Delete(r) => r.write(out),
+            Request::Sync(r) => r.write(out),
             Request::DeleteContainer(r)
             | Request::GetAcl(r)
-            | Request::Sync(r)
             | Request::GetEphemerals(r)
             | Request::GetAllChildrenNumber(r) => r.write(out),
             Request::Exists(r)
@@ -153,8 +153,8 @@ impl Request {
 }
 
 /// Ops whose path (their first field) ZooKeeper uses without checking for null.
-/// setData, setACL, deleteContainer, sync, getEphemerals, addWatch and removeWatches
-/// check it, or pass it along: a null path behaves as the empty one.
+/// setData, setACL, deleteContainer, getEphemerals, addWatch and removeWatches check
+/// it, or pass it along: a null path behaves as the empty one (sync echoes it null).
 fn uses_path_unchecked(op: OpCode) -> bool {
     matches!(
         op,
