@@ -17,6 +17,46 @@ pub enum DecodeError {
     InvalidValue { what: &'static str, value: i32 },
     #[error("{0}")]
     Malformed(&'static str),
+    #[error("null {0}")]
+    Null(NullField),
+}
+
+/// A field sent as null (length -1) where ZooKeeper uses the value without checking it
+/// first: its request processors fail with a NullPointerException, which the client
+/// sees as MarshallingError. Elsewhere a null string reads as the empty string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NullField {
+    /// The path of a create, delete, exists, getData, getACL, getChildren,
+    /// getAllChildrenNumber, checkWatches, or of any op in a multi.
+    Path,
+    /// The id of a world, digest or ip ACL entry (the schemes whose checks read it).
+    AclId,
+    /// One of setWatches' lists, or a path in its data, exist or child lists.
+    WatchPath,
+}
+
+impl std::fmt::Display for NullField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NullField::Path => "path",
+            NullField::AclId => "ACL id",
+            NullField::WatchPath => "watch list or path",
+        })
+    }
+}
+
+/// Whether the next value is null: a length of -1.
+fn next_is_null(input: &Bytes) -> bool {
+    input.starts_with(&(-1i32).to_be_bytes())
+}
+
+/// Fails with [`DecodeError::Null`] if the next value is null (a length of -1),
+/// consuming nothing.
+pub fn refuse_null(input: &Bytes, field: NullField) -> Result<(), DecodeError> {
+    if next_is_null(input) {
+        return Err(DecodeError::Null(field));
+    }
+    Ok(())
 }
 
 /// A value with a Jute encoding.
@@ -103,6 +143,24 @@ impl Jute for String {
     }
 }
 
+/// A `ustring` that may be null (-1), for sync, which echoes its path as sent: null
+/// stays null there.
+impl Jute for Option<String> {
+    fn write(&self, out: &mut BytesMut) {
+        match self {
+            None => out.put_i32(-1),
+            Some(s) => s.write(out),
+        }
+    }
+    fn read(input: &mut Bytes) -> Result<Self, DecodeError> {
+        if next_is_null(input) {
+            input.advance(4);
+            return Ok(None);
+        }
+        String::read(input).map(Some)
+    }
+}
+
 /// `buffer`, keeping null (-1) apart from empty: ZooKeeper stores and returns null data
 /// as null. Reading is zero-copy: the value shares the frame's allocation.
 impl Jute for Option<Bytes> {
@@ -129,20 +187,28 @@ impl<T: Jute> Jute for Vec<T> {
         }
     }
     fn read(input: &mut Bytes) -> Result<Self, DecodeError> {
-        // Every Jute item takes at least one byte, so a count larger than what is
-        // left is a lie: refuse it before allocating.
-        let Some(count) = read_length(input, 1)? else {
-            return Ok(Vec::new());
-        };
-        // A count that fits is not yet true either: reserve no more than the input
-        // could fill, since an item in memory is larger than its minimum on the wire.
-        let max_reserve = input.remaining() / std::mem::size_of::<T>().max(1);
-        let mut items = Vec::with_capacity(count.min(max_reserve));
-        for _ in 0..count {
-            items.push(T::read(input)?);
-        }
-        Ok(items)
+        read_vec(input, T::read)
     }
+}
+
+/// `vector<T>` with each item read by `read_item`. Null (-1) reads as empty.
+pub fn read_vec<T>(
+    input: &mut Bytes,
+    mut read_item: impl FnMut(&mut Bytes) -> Result<T, DecodeError>,
+) -> Result<Vec<T>, DecodeError> {
+    // Every Jute item takes at least one byte, so a count larger than what is left is
+    // a lie: refuse it before allocating.
+    let Some(count) = read_length(input, 1)? else {
+        return Ok(Vec::new());
+    };
+    // A count that fits is not yet true either: reserve no more than the input could
+    // fill, since an item in memory is larger than its minimum on the wire.
+    let max_reserve = input.remaining() / std::mem::size_of::<T>().max(1);
+    let mut items = Vec::with_capacity(count.min(max_reserve));
+    for _ in 0..count {
+        items.push(read_item(input)?);
+    }
+    Ok(items)
 }
 
 /// Declares a Jute record once: the struct, its field order on the wire, and both

@@ -5,7 +5,7 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::codes::OpCode;
-use crate::jute::{DecodeError, Jute};
+use crate::jute::{refuse_null, DecodeError, Jute, NullField};
 use crate::records::{
     CheckVersionRequest, CreateRequest, CreateTtlRequest, DeleteRequest, MultiHeader,
     PathWatchRequest, SetDataRequest, Stat,
@@ -98,6 +98,8 @@ impl MultiOp {
 
     fn read(op: i32, input: &mut Bytes) -> Result<Self, DecodeError> {
         let op = OpCode::try_from(op)?;
+        // Every op starts with its path, which ZooKeeper's multi uses unchecked.
+        refuse_null(input, NullField::Path)?;
         Ok(match op {
             // A bad create mode is not a decoding error: ZooKeeper 3.8 fails that sub-op
             // with BadArguments and rolls the multi back.

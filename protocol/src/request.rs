@@ -3,12 +3,12 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::codes::OpCode;
-use crate::jute::{DecodeError, Jute};
+use crate::jute::{read_vec, refuse_null, DecodeError, Jute, NullField};
 use crate::multi::{CreateOp, MultiOp, MultiRequest};
 use crate::records::{
     AddWatchRequest, AuthPacket, CheckVersionRequest, CheckWatchesRequest, DeleteRequest,
     GetSaslRequest, PathRequest, PathWatchRequest, ReconfigRequest, RemoveWatchesRequest,
-    SetAclRequest, SetDataRequest, SetWatches, SetWatches2,
+    SetAclRequest, SetDataRequest, SetWatches2, SyncRequest,
 };
 
 /// Every request a client can send after the handshake.
@@ -24,7 +24,7 @@ pub enum Request {
     SetAcl(SetAclRequest),
     GetChildren(PathWatchRequest),
     GetChildren2(PathWatchRequest),
-    Sync(PathRequest),
+    Sync(SyncRequest),
     Ping,
     Check(CheckVersionRequest),
     Multi(Vec<MultiOp>),
@@ -48,6 +48,9 @@ impl Request {
     /// ignored, as ZooKeeper's stream-based reader does.
     pub fn decode(op: OpCode, mut body: Bytes) -> Result<Request, DecodeError> {
         let input = &mut body;
+        if uses_path_unchecked(op) {
+            refuse_null(input, NullField::Path)?;
+        }
         Ok(match op {
             OpCode::Create | OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl => {
                 Request::Create(CreateOp::read(op, input)?)
@@ -70,17 +73,9 @@ impl Request {
             OpCode::CheckWatches => Request::CheckWatches(Jute::read(input)?),
             OpCode::RemoveWatches => Request::RemoveWatches(Jute::read(input)?),
             OpCode::Auth => Request::Auth(Jute::read(input)?),
-            OpCode::SetWatches => {
-                let v1 = SetWatches::read(input)?;
-                Request::SetWatches(SetWatches2 {
-                    relative_zxid: v1.relative_zxid,
-                    data_watches: v1.data_watches,
-                    exist_watches: v1.exist_watches,
-                    child_watches: v1.child_watches,
-                    ..SetWatches2::default()
-                })
+            OpCode::SetWatches | OpCode::SetWatches2 => {
+                Request::SetWatches(read_set_watches(op, input)?)
             }
-            OpCode::SetWatches2 => Request::SetWatches(Jute::read(input)?),
             OpCode::Sasl => Request::Sasl(Jute::read(input)?),
             OpCode::GetEphemerals => Request::GetEphemerals(Jute::read(input)?),
             OpCode::GetAllChildrenNumber => Request::GetAllChildrenNumber(Jute::read(input)?),
@@ -130,9 +125,9 @@ impl Request {
         match self {
             Request::Create(c) => c.write(out),
             Request::Delete(r) => r.write(out),
+            Request::Sync(r) => r.write(out),
             Request::DeleteContainer(r)
             | Request::GetAcl(r)
-            | Request::Sync(r)
             | Request::GetEphemerals(r)
             | Request::GetAllChildrenNumber(r) => r.write(out),
             Request::Exists(r)
@@ -154,5 +149,133 @@ impl Request {
             Request::AddWatch(r) => r.write(out),
             Request::Ping | Request::WhoAmI | Request::CloseSession => {}
         }
+    }
+}
+
+/// Ops whose path (their first field) ZooKeeper uses without checking for null.
+/// setData, setACL, deleteContainer, getEphemerals, addWatch and removeWatches check
+/// it, or pass it along: a null path behaves as the empty one (sync echoes it null).
+fn uses_path_unchecked(op: OpCode) -> bool {
+    matches!(
+        op,
+        OpCode::Create
+            | OpCode::Create2
+            | OpCode::CreateContainer
+            | OpCode::CreateTtl
+            | OpCode::Delete
+            | OpCode::Exists
+            | OpCode::GetData
+            | OpCode::GetAcl
+            | OpCode::GetChildren
+            | OpCode::GetChildren2
+            | OpCode::GetAllChildrenNumber
+            | OpCode::CheckWatches
+    )
+}
+
+/// setWatches (101, read into the setWatches2 shape) or setWatches2 (105). ZooKeeper
+/// walks every list, and looks up the node of each data, exist and child path: a null
+/// list, or a null path in those three, fails the request; a null persistent path is
+/// taken as the empty one.
+fn read_set_watches(op: OpCode, input: &mut Bytes) -> Result<SetWatches2, DecodeError> {
+    let list = |input: &mut Bytes, paths_checked: bool| {
+        refuse_null(input, NullField::WatchPath)?;
+        read_vec(input, |input| {
+            if !paths_checked {
+                refuse_null(input, NullField::WatchPath)?;
+            }
+            String::read(input)
+        })
+    };
+    let mut watches = SetWatches2 {
+        relative_zxid: i64::read(input)?,
+        data_watches: list(input, false)?,
+        exist_watches: list(input, false)?,
+        child_watches: list(input, false)?,
+        ..SetWatches2::default()
+    };
+    if op == OpCode::SetWatches2 {
+        watches.persistent_watches = list(input, true)?;
+        watches.persistent_recursive_watches = list(input, true)?;
+    }
+    Ok(watches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NULL: [u8; 4] = [0xff; 4];
+
+    fn body(parts: &[&[u8]]) -> Bytes {
+        Bytes::from(parts.concat())
+    }
+
+    fn string(s: &str) -> Vec<u8> {
+        [&(s.len() as i32).to_be_bytes()[..], s.as_bytes()].concat()
+    }
+
+    #[test]
+    fn a_null_path_zookeeper_uses_unchecked_is_refused() {
+        let get_data = body(&[&NULL, &[0]]);
+        assert_eq!(
+            Request::decode(OpCode::GetData, get_data),
+            Err(DecodeError::Null(NullField::Path))
+        );
+        // setData checks its path: a null one is the empty path (BadArguments later).
+        let set_data = body(&[&NULL, &NULL, &(-1i32).to_be_bytes()]);
+        let Ok(Request::SetData(r)) = Request::decode(OpCode::SetData, set_data) else {
+            panic!("setData with a null path and null data decodes");
+        };
+        assert_eq!((r.path.as_str(), r.data), ("", None));
+    }
+
+    #[test]
+    fn a_null_acl_id_is_refused_only_where_zookeeper_reads_it() {
+        let set_acl = |scheme: &str| {
+            let entry = [&31i32.to_be_bytes()[..], &string(scheme), &NULL].concat();
+            body(&[
+                &string("/a"),
+                &1i32.to_be_bytes(),
+                &entry,
+                &0i32.to_be_bytes(),
+            ])
+        };
+        for scheme in ["world", "digest", "ip"] {
+            assert_eq!(
+                Request::decode(OpCode::SetAcl, set_acl(scheme)),
+                Err(DecodeError::Null(NullField::AclId)),
+                "{scheme}"
+            );
+        }
+        for scheme in ["auth", "x509"] {
+            assert!(
+                Request::decode(OpCode::SetAcl, set_acl(scheme)).is_ok(),
+                "{scheme}"
+            );
+        }
+    }
+
+    #[test]
+    fn set_watches_refuses_null_lists_and_null_data_exist_child_paths() {
+        let empty = 0i32.to_be_bytes();
+        let one_null = [&1i32.to_be_bytes()[..], &NULL].concat();
+        let zxid = 0i64.to_be_bytes();
+        let persistent_null = body(&[&zxid, &empty, &empty, &empty, &one_null, &one_null]);
+        let Ok(Request::SetWatches(w)) = Request::decode(OpCode::SetWatches2, persistent_null)
+        else {
+            panic!("null persistent paths decode");
+        };
+        assert_eq!(w.persistent_watches, [""]);
+        let data_null = body(&[&zxid, &one_null, &empty, &empty]);
+        assert_eq!(
+            Request::decode(OpCode::SetWatches, data_null),
+            Err(DecodeError::Null(NullField::WatchPath))
+        );
+        let null_list = body(&[&zxid, &empty, &empty, &empty, &empty, &NULL]);
+        assert_eq!(
+            Request::decode(OpCode::SetWatches2, null_list),
+            Err(DecodeError::Null(NullField::WatchPath))
+        );
     }
 }

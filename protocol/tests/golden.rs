@@ -580,9 +580,9 @@ fn request_path(req: &Request) -> Option<&str> {
     Some(match req {
         Request::Create(c) => &c.path,
         Request::Delete(r) => &r.path,
+        Request::Sync(r) => return r.path.as_deref(),
         Request::DeleteContainer(r)
         | Request::GetAcl(r)
-        | Request::Sync(r)
         | Request::GetEphemerals(r)
         | Request::GetAllChildrenNumber(r) => &r.path,
         Request::Exists(r)

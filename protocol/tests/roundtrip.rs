@@ -351,7 +351,7 @@ fn request() -> impl Strategy<Value = Request> {
         set_acl_request().prop_map(Request::SetAcl),
         path_watch().prop_map(Request::GetChildren),
         path_watch().prop_map(Request::GetChildren2),
-        path_request().prop_map(Request::Sync),
+        proptest::option::of(text()).prop_map(|path| Request::Sync(SyncRequest { path })),
         Just(Request::Ping),
         check_request().prop_map(Request::Check),
         write_ops().prop_map(Request::Multi),
@@ -486,7 +486,8 @@ record_roundtrips! {
     get_acl_response_roundtrip: GetAclResponse =
         (acls(), stat()).prop_map(|(acl, stat)| GetAclResponse { acl, stat });
     set_acl_request_roundtrip: SetAclRequest = set_acl_request();
-    sync_response_roundtrip: SyncResponse = text().prop_map(|path| SyncResponse { path });
+    sync_response_roundtrip: SyncResponse =
+        proptest::option::of(text()).prop_map(|path| SyncResponse { path });
     get_all_children_number_response_roundtrip: GetAllChildrenNumberResponse =
         any::<i32>().prop_map(|total_number| GetAllChildrenNumberResponse { total_number });
     get_ephemerals_response_roundtrip: GetEphemeralsResponse =

@@ -178,6 +178,19 @@ def step_connect(c, base):
     c.sync("/")
 
 
+def step_server_version(c, base):
+    # kazoo reads the version from `envi` (its feature checks compare it with 3.4, 3.5,
+    # ...); it must be the ZooKeeper version `srvr` reports, and a 3.5+ one.
+    version = c.server_version()
+    first = c.command(b"srvr").splitlines()[0]
+    m = re.match(r"Zookeeper version: (\d+)\.(\d+)\.(\d+)[-,]", first)
+    assert m, "srvr first line %r" % first
+    srvr = tuple(int(d) for d in m.groups())
+    assert version == srvr, "server_version() %r != srvr's %r" % (version, srvr)
+    assert version >= (3, 5, 0), "server_version() %r is older than 3.5" % (version,)
+    log("server_version %r" % (version,))
+
+
 def step_ensure_path(c, base):
     deep = base + "/a/b/c"
     c.ensure_path(deep)
@@ -766,6 +779,7 @@ def step_tree_cache(c, base):
 
 STEPS = [
     ("connect", step_connect),
+    ("server_version", step_server_version),
     ("ensure_path", step_ensure_path),
     ("create_get_stat", step_create_get),
     ("empty_and_binary_data", step_empty_data),

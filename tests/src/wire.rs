@@ -384,7 +384,7 @@ pub mod req {
     use ferrokeeper_protocol::multi::{CreateOp, MultiOp};
     use ferrokeeper_protocol::records::{
         Acl, AddWatchRequest, AuthPacket, CheckVersionRequest, CheckWatchesRequest, DeleteRequest,
-        PathRequest, PathWatchRequest, SetAclRequest, SetDataRequest, SetWatches2,
+        PathRequest, PathWatchRequest, SetAclRequest, SetDataRequest, SetWatches2, SyncRequest,
     };
     use ferrokeeper_protocol::request::Request;
     use ferrokeeper_protocol::{AddWatchMode, CreateMode, OpCode, Perms, WatcherType};
@@ -514,7 +514,9 @@ pub mod req {
     }
 
     pub fn sync(p: &str) -> Request {
-        Request::Sync(path(p))
+        Request::Sync(SyncRequest {
+            path: Some(p.to_owned()),
+        })
     }
 
     pub fn get_ephemerals(prefix: &str) -> Request {

@@ -397,7 +397,7 @@ impl Side {
                 let r: GetAclResponse = reply.decode();
                 format!("[{}] {}", Self::acl_list(&r.acl), self.stat(&r.stat))
             }
-            Request::Sync(_) => reply.decode::<SyncResponse>().path,
+            Request::Sync(_) => format!("{:?}", reply.decode::<SyncResponse>().path),
             Request::WhoAmI => {
                 let r: WhoAmIResponse = reply.decode();
                 let ids: Vec<String> = r

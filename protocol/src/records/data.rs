@@ -1,12 +1,34 @@
 //! Data records shared by many ops.
 
+use bytes::{Bytes, BytesMut};
+
+use crate::jute::{refuse_null, DecodeError, Jute, NullField};
 use crate::jute_record;
 
-jute_record! {
-    /// An identity: `scheme` (world, digest, ip, ...) and its scheme-specific `id`.
-    pub struct Id {
-        pub scheme: String,
-        pub id: String,
+/// An identity: `scheme` (world, digest, ip, ...) and its scheme-specific `id`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Id {
+    pub scheme: String,
+    pub id: String,
+}
+
+impl Jute for Id {
+    fn write(&self, out: &mut BytesMut) {
+        self.scheme.write(out);
+        self.id.write(out);
+    }
+
+    /// ZooKeeper's world, digest and ip checks of an ACL entry read its id without
+    /// checking for null; other schemes ignore the id or refuse the entry.
+    fn read(input: &mut Bytes) -> Result<Self, DecodeError> {
+        let scheme = String::read(input)?;
+        if matches!(scheme.as_str(), "world" | "digest" | "ip") {
+            refuse_null(input, NullField::AclId)?;
+        }
+        Ok(Id {
+            scheme,
+            id: String::read(input)?,
+        })
     }
 }
 

@@ -130,9 +130,17 @@ jute_record! {
 }
 
 jute_record! {
+    /// sync (op 9). ZooKeeper echoes the path without using it, so a null one stays
+    /// null.
+    pub struct SyncRequest {
+        pub path: Option<String>,
+    }
+}
+
+jute_record! {
     /// Answer to sync (op 9): the path, echoed.
     pub struct SyncResponse {
-        pub path: String,
+        pub path: Option<String>,
     }
 }
 

@@ -8,11 +8,18 @@ use std::sync::atomic::Ordering;
 use crate::shared::Shared;
 use crate::stats::java_double;
 
-/// The version string `srvr`, `mntr`, `envi` and the AdminServer show, in ZooKeeper's
-/// shape (`<version>-<revision>, built on <date>`) so version parsers accept it.
+/// The version string `srvr`, `stat`, `mntr`, `envi` and the AdminServer show, in
+/// ZooKeeper's shape (`<version>-<revision>, built on <date>`). It starts with the
+/// ZooKeeper release whose protocol and behaviour the server follows (README
+/// "Deliberate differences": 3.9), because tools read only that part: kazoo's
+/// `server_version()` takes the leading digits, exporters and dashboards the same.
+/// Ferrokeeper's own version and git commit follow (`build.rs`).
 pub const VERSION: &str = concat!(
+    "3.9.3-ferrokeeper-",
     env!("CARGO_PKG_VERSION"),
-    "-ferrokeeper, built on 1970-01-01 00:00 UTC"
+    env!("FERROKEEPER_GIT_REVISION"),
+    ", built on ",
+    env!("FERROKEEPER_BUILD_DATE")
 );
 
 /// A `mntr`/`monitor` value: integers print as integers, the rest as Java doubles.

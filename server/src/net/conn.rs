@@ -198,12 +198,19 @@ fn write_notification(out: &mut BytesMut, event: EventType, path: &str, zxid: i6
 #[derive(Default)]
 pub struct ConnRegistry {
     conns: RwLock<FastMap<u64, Arc<Conn>>>,
-    by_session: Mutex<FastMap<i64, Arc<Conn>>>,
+    by_session: Mutex<FastMap<i64, SessionConn>>,
     next_id: AtomicU64,
     /// Reply sizes over every connection.
     pub response_sizes: Arc<ResponseSizes>,
     /// Requests of every connection in the pipeline and not answered yet.
     in_flight: Arc<AtomicUsize>,
+}
+
+/// A session's connection, and the client address it last came from: the client an
+/// operator looks for when the session expires (its connection is usually gone then).
+struct SessionConn {
+    conn: Option<Arc<Conn>>,
+    last_peer: SocketAddr,
 }
 
 impl ConnRegistry {
@@ -246,18 +253,39 @@ impl ConnRegistry {
 
     /// Makes `conn` the one serving `session_id`, returning the one it replaces.
     pub fn attach(&self, session_id: i64, conn: Arc<Conn>) -> Option<Arc<Conn>> {
-        self.by_session.lock().insert(session_id, conn)
+        let last_peer = conn.peer;
+        let previous = self.by_session.lock().insert(
+            session_id,
+            SessionConn {
+                conn: Some(conn),
+                last_peer,
+            },
+        );
+        previous.and_then(|p| p.conn)
     }
 
     /// Forgets `conn` as the one serving `session_id`, unless another has replaced it.
     pub fn detach(&self, session_id: i64, conn: &Conn) {
-        let mut by_session = self.by_session.lock();
-        if by_session.get(&session_id).is_some_and(|c| c.id == conn.id) {
-            by_session.remove(&session_id);
+        if let Some(entry) = self.by_session.lock().get_mut(&session_id) {
+            if entry.conn.as_ref().is_some_and(|c| c.id == conn.id) {
+                entry.conn = None;
+            }
         }
     }
 
     pub fn serving(&self, session_id: i64) -> Option<Arc<Conn>> {
-        self.by_session.lock().get(&session_id).cloned()
+        let by_session = self.by_session.lock();
+        by_session.get(&session_id).and_then(|e| e.conn.clone())
+    }
+
+    /// The client address last seen on the session, if a connection attached since the
+    /// server started (a session recovered from disk may have none).
+    pub fn last_peer(&self, session_id: i64) -> Option<SocketAddr> {
+        self.by_session.lock().get(&session_id).map(|e| e.last_peer)
+    }
+
+    /// The session ended: nothing about it is kept.
+    pub fn forget(&self, session_id: i64) {
+        self.by_session.lock().remove(&session_id);
     }
 }

@@ -7,15 +7,19 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use ferrokeeper_protocol::codes::xid;
 use ferrokeeper_protocol::frame::take_frame;
-use ferrokeeper_protocol::records::{ConnectRequest, RequestHeader, SetSaslResponse};
+use ferrokeeper_protocol::jute::NullField;
+use ferrokeeper_protocol::records::{
+    ConnectRequest, GetSaslRequest, RequestHeader, SetSaslResponse,
+};
 use ferrokeeper_protocol::request::Request;
-use ferrokeeper_protocol::{ErrorCode, Jute, OpCode};
+use ferrokeeper_protocol::{DecodeError, ErrorCode, Jute, OpCode};
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::oneshot;
 
 use super::conn::Conn;
 use crate::ops;
+use crate::ops::reply::Refusal;
 use crate::pipeline::Work;
 use crate::shared::Shared;
 use crate::state_machine::PASSWORD_LEN;
@@ -240,6 +244,14 @@ async fn handle_request(
         }
         OpCode::Auth => return authenticate(shared, conn, header.xid, frame),
         OpCode::Sasl => {
+            // ZooKeeper drops a connection whose SASL packet has no token (null or
+            // undecodable) without an answer.
+            if !matches!(
+                Request::decode(op, frame),
+                Ok(Request::Sasl(GetSaslRequest { token: Some(_) }))
+            ) {
+                return Err("SASL packet without a token".into());
+            }
             // Without a SASL server ZooKeeper answers a null token and carries on, so
             // clients that try SASL whenever a JAAS config is around keep working.
             tracing::debug!(peer = %conn.peer, "SASL is not configured; answering a null token");
@@ -250,18 +262,46 @@ async fn handle_request(
         _ => {}
     }
     let work = if !shared.session_is_live(session_id) && op != OpCode::CloseSession {
-        Err(ErrorCode::SessionExpired)
+        Err(Refusal::new(ErrorCode::SessionExpired))
     } else {
-        Request::decode(op, frame)
-            .map_err(|e| {
+        match Request::decode(op, frame) {
+            // Decoded first, as in ZooKeeper: garbage is a MarshallingError.
+            Ok(Request::Reconfig(_)) => {
+                return fail_write(
+                    shared,
+                    conn,
+                    header.xid,
+                    op,
+                    ErrorCode::ReconfigDisabled,
+                    size,
+                    received,
+                )
+                .await
+            }
+            Ok(request) => Ok(request),
+            Err(e) => {
                 tracing::debug!(?op, error = %e, peer = %conn.peer, "undecodable request");
-                ErrorCode::MarshallingError
-            })
-            .and_then(|request| match request {
-                // Decoded first, as in ZooKeeper: garbage is a MarshallingError.
-                Request::Reconfig(_) => Err(ErrorCode::ReconfigDisabled),
-                request => Ok(request),
-            })
+                // ZooKeeper's multi uses its ops' paths before it makes a transaction.
+                let null_multi_path = matches!(op, OpCode::Multi | OpCode::MultiRead)
+                    && e == DecodeError::Null(NullField::Path);
+                if op.is_write() && op != OpCode::Reconfig && !null_multi_path {
+                    return fail_write(
+                        shared,
+                        conn,
+                        header.xid,
+                        op,
+                        ErrorCode::MarshallingError,
+                        size,
+                        received,
+                    )
+                    .await;
+                }
+                Err(Refusal {
+                    err: ErrorCode::MarshallingError,
+                    empty_multi: null_multi_path,
+                })
+            }
+        }
     };
     match work {
         Ok(request) if !op.is_write() && conn.in_flight() == 0 => {
@@ -283,24 +323,11 @@ async fn handle_request(
             )
             .await?
         }
-        Err(ErrorCode::MarshallingError) if op == OpCode::Multi => {
-            submit(
-                shared,
-                conn,
-                size,
-                Work::UndecodableMulti {
-                    conn: conn.clone(),
-                    xid: header.xid,
-                    received,
-                },
-            )
-            .await?
-        }
-        Err(err) if conn.in_flight() == 0 => {
-            conn.reply(header.xid, shared.last_zxid(), err, None);
+        Err(refusal) if conn.in_flight() == 0 => {
+            refusal.send(conn, header.xid, shared.last_zxid());
             shared.record_answer(conn, received, false);
         }
-        Err(err) => {
+        Err(refusal) => {
             submit(
                 shared,
                 conn,
@@ -308,7 +335,7 @@ async fn handle_request(
                 Work::Reject {
                     conn: conn.clone(),
                     xid: header.xid,
-                    err,
+                    refusal,
                     received,
                 },
             )
@@ -316,6 +343,26 @@ async fn handle_request(
         }
     }
     Ok(())
+}
+
+/// A write ZooKeeper refuses before preparing it: a failed transaction, with a zxid.
+async fn fail_write(
+    shared: &Shared,
+    conn: &Arc<Conn>,
+    xid: i32,
+    op: OpCode,
+    err: ErrorCode,
+    size: usize,
+    received: std::time::Instant,
+) -> Result<(), Closed> {
+    let work = Work::FailedWrite {
+        conn: conn.clone(),
+        xid,
+        op,
+        err,
+        received,
+    };
+    submit(shared, conn, size, work).await
 }
 
 async fn submit(shared: &Shared, conn: &Conn, size: usize, work: Work) -> Result<(), Closed> {
@@ -345,12 +392,16 @@ fn authenticate(shared: &Shared, conn: &Conn, xid: i32, frame: Bytes) -> Result<
         conn.reply_and_close(xid, 0, ErrorCode::AuthFailed);
         return Err("malformed auth packet".into());
     };
-    let credentials = packet.auth.as_deref().unwrap_or_default();
-    match crate::auth::authenticate(
-        &packet.scheme,
-        credentials,
-        shared.config.super_digest.as_deref(),
-    ) {
+    // A null credential fails: ZooKeeper's digest check reads it unchecked.
+    let authenticated = match &packet.auth {
+        Some(credentials) => crate::auth::authenticate(
+            &packet.scheme,
+            credentials,
+            shared.config.super_digest.as_deref(),
+        ),
+        None => Err(ErrorCode::AuthFailed),
+    };
+    match authenticated {
         Ok(ids) => {
             let mut auth = conn.auth.write();
             for id in ids {

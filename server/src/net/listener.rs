@@ -32,10 +32,12 @@ pub async fn run(shared: Arc<Shared>, listener: TcpListener) {
 async fn handle(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     // maxClientCnxns, checked at accept as ZooKeeper does (four-letter words count).
     if !shared.admit_connection(peer.ip()) {
+        // ZooKeeper's "Too many connections from /ip - max is n", with the values as
+        // fields (the same names in the text and JSON logs).
         tracing::warn!(
-            "Too many connections from /{} - max is {}",
-            peer.ip(),
-            shared.config.max_client_cnxns
+            peer = %peer,
+            max_client_cnxns = shared.config.max_client_cnxns,
+            "Too many connections from one address; connection refused"
         );
         return;
     }

@@ -1,7 +1,7 @@
 //! Encoding of write results and the handshake answer into reply frames.
 
 use bytes::BytesMut;
-use ferrokeeper_protocol::frame::write_frame;
+use ferrokeeper_protocol::frame::{write_frame, WriteJute};
 use ferrokeeper_protocol::multi::{MultiResponse, MultiResult};
 use ferrokeeper_protocol::records::{
     ConnectResponse, Create2Response, CreateResponse, StatResponse,
@@ -10,6 +10,34 @@ use ferrokeeper_protocol::{ErrorCode, Jute};
 
 use crate::net::conn::Conn;
 use crate::state_machine::apply::OpResult;
+
+/// An error answer decided before a request is executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub err: ErrorCode,
+    /// Answer with an empty list of results: a multi ZooKeeper fails before it becomes
+    /// a transaction (a null path in one of its ops) is answered so.
+    pub empty_multi: bool,
+}
+
+impl Refusal {
+    pub fn new(err: ErrorCode) -> Refusal {
+        Refusal {
+            err,
+            empty_multi: false,
+        }
+    }
+
+    pub fn send(&self, conn: &Conn, xid: i32, zxid: i64) {
+        let results = self.empty_multi.then(MultiResponse::default);
+        conn.reply(
+            xid,
+            zxid,
+            self.err,
+            results.as_ref().map(|r| r as &dyn WriteJute),
+        );
+    }
+}
 
 /// Queues the answer to a write. Errors carry no body, which every client expects.
 pub fn write_result(conn: &Conn, xid: i32, zxid: i64, result: &OpResult) {

@@ -119,12 +119,20 @@ impl Durability {
     /// previous one (snapshots never run side by side).
     async fn start_snapshot(&mut self, shared: &Arc<Shared>, done: Option<SnapshotDone>) {
         self.schedule_next_snapshot();
-        if let Err(e) = self.commit.roll().await {
-            tracing::error!(error = %e, "cannot roll the transaction log");
-            if let Some(done) = done {
-                let _ = done.send(Err(format!("cannot roll the transaction log: {e}")));
+        match self.commit.roll().await {
+            // The next transaction starts a new segment, `log.<its zxid>`.
+            Ok(zxid) => tracing::info!(
+                dir = %self.dirs.log.display(),
+                zxid = format_args!("0x{zxid:x}"),
+                "transaction log rolled"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot roll the transaction log");
+                if let Some(done) = done {
+                    let _ = done.send(Err(format!("cannot roll the transaction log: {e}")));
+                }
+                return;
             }
-            return;
         }
         let previous = self.snapshotting.take();
         let (shared, dirs, options, retain, purge_after) = (
@@ -183,13 +191,17 @@ fn write_snapshot(
     };
     let mut writer =
         SnapshotWriter::create(&dirs.snapshots, zxid, options).map_err(|e| e.to_string())?;
-    snapshot::write_fuzzy(&shared.tree, zxid, &sessions, &mut writer).map_err(|e| e.to_string())?;
+    let znodes = snapshot::write_fuzzy(&shared.tree, zxid, &sessions, &mut writer)
+        .map_err(|e| e.to_string())?;
     let info = writer.finish().map_err(|e| e.to_string())?;
     let ms = started.elapsed().as_millis() as u64;
     shared.metrics.snapshot_ms.record(ms);
     tracing::info!(
         path = %info.path.display(),
         zxid = format_args!("0x{zxid:x}"),
+        znodes,
+        sessions = sessions.len(),
+        bytes = info.file_len,
         ms,
         "snapshot taken"
     );

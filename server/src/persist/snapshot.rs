@@ -57,6 +57,8 @@ struct Encoder {
     /// from being reused by other lists while the walk is paused.
     acl_index: FastMap<*const Acl, i32>,
     acls: Vec<AclList>,
+    /// Nodes written so far (a fuzzy walk's count is only known at its end).
+    nodes: usize,
 }
 
 impl Encoder {
@@ -75,6 +77,7 @@ impl Encoder {
             stack: vec!["/".to_owned()],
             acl_index: FastMap::default(),
             acls: Vec::new(),
+            nodes: 0,
         }
     }
 
@@ -115,6 +118,7 @@ impl Encoder {
                 self.stack.push(join(&path, name));
             }
             encoded += 1;
+            self.nodes += 1;
             if self.buf.len() >= FLUSH_AT {
                 out.write_all(&self.buf)?;
                 self.buf.clear();
@@ -156,18 +160,18 @@ pub fn save(
 
 /// Writes a fuzzy image of the tree behind `lock`, starting at `zxid` (at most the
 /// zxid the tree had when the sessions were captured), releasing the lock between
-/// chunks so writes and reads go on.
+/// chunks so writes and reads go on. Returns how many znodes it wrote.
 pub fn write_fuzzy(
     lock: &RwLock<DataTree>,
     zxid: i64,
     sessions: &[SessionRecord],
     out: &mut impl Write,
-) -> std::io::Result<()> {
+) -> std::io::Result<usize> {
     let mut encoder = Encoder::start(zxid, sessions);
     loop {
         let tree = lock.read();
         if encoder.step(&tree, NODES_PER_LOCK, out)? {
-            return Ok(());
+            return Ok(encoder.nodes);
         }
     }
 }

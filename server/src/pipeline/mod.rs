@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::net::conn::Conn;
 use crate::ops;
+use crate::ops::reply::Refusal;
 use crate::persist::durability::{Durability, SnapshotDone};
 use crate::shared::Shared;
 use crate::state_machine::{Applier, Event, OpResult, Txn, TxnOp, Zxid};
@@ -45,14 +46,17 @@ pub enum Work {
     Reject {
         conn: Arc<Conn>,
         xid: i32,
-        err: ErrorCode,
+        refusal: Refusal,
         received: Instant,
     },
-    /// A multi whose body could not be decoded: ZooKeeper logs it as a failed
-    /// transaction, so it takes a zxid like any failed write.
-    UndecodableMulti {
+    /// A write refused before it is prepared — one whose body could not be decoded
+    /// (MarshallingError), or a reconfig (ReconfigDisabled): ZooKeeper logs it as a
+    /// failed transaction, so it takes a zxid like any failed write.
+    FailedWrite {
         conn: Arc<Conn>,
         xid: i32,
+        op: OpCode,
+        err: ErrorCode,
         received: Instant,
     },
     /// A new session for a connection that completed its handshake.
@@ -102,7 +106,7 @@ enum Step {
     Reject {
         conn: Arc<Conn>,
         xid: i32,
-        err: ErrorCode,
+        refusal: Refusal,
         received: Instant,
     },
 }
@@ -300,28 +304,28 @@ fn prepare(
         Work::Reject {
             conn,
             xid,
-            err,
+            refusal,
             received,
         } => Step::Reject {
             conn,
             xid,
-            err,
+            refusal,
             received,
         },
-        Work::UndecodableMulti {
+        Work::FailedWrite {
             conn,
             xid,
+            op,
+            err,
             received,
         } => {
             let session_id = conn.session_id();
             Step::Txn {
-                txn: txn(pending, session_id, &server, &mut |_| {
-                    TxnOp::Error(ErrorCode::MarshallingError)
-                }),
+                txn: txn(pending, session_id, &server, &mut |_| TxnOp::Error(err)),
                 origin: Origin::Client {
                     conn,
                     xid,
-                    op: OpCode::Multi,
+                    op,
                     received,
                 },
             }
@@ -417,10 +421,10 @@ fn finish_read(shared: &Shared, tree: &crate::state_machine::tree::DataTree, ste
         Step::Reject {
             conn,
             xid,
-            err,
+            refusal,
             received,
         } => {
-            conn.reply(xid, tree.last_zxid(), err, None);
+            refusal.send(&conn, xid, tree.last_zxid());
             answered(shared, &conn, received, false);
         }
         Step::Txn { .. } => {}
@@ -452,6 +456,10 @@ fn answered(shared: &Shared, conn: &Conn, received: Instant, write: bool) {
 }
 
 fn respond(shared: &Shared, origin: Origin, result: OpResult, zxid: Zxid) {
+    let ended = match &result {
+        OpResult::SessionClosed(Some(session)) => Some(session.id),
+        _ => None,
+    };
     match origin {
         Origin::Client {
             conn,
@@ -499,5 +507,8 @@ fn respond(shared: &Shared, origin: Origin, result: OpResult, zxid: Zxid) {
                 }
             }
         }
+    }
+    if let Some(session_id) = ended {
+        shared.conns.forget(session_id);
     }
 }

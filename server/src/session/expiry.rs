@@ -30,9 +30,11 @@ pub async fn expire(shared: &Shared, session: &Session) -> Result<(), PipelineCl
     if !session.start_closing() {
         return Ok(());
     }
+    let peer = shared.conns.last_peer(session.id);
     tracing::info!(
         session = format_args!("0x{:x}", session.id),
         timeout_ms = session.timeout_ms(),
+        peer = peer.map_or_else(|| "none".to_owned(), |p| p.to_string()),
         "session expired"
     );
     shared
