@@ -104,6 +104,26 @@ impl LogStore {
         })
     }
 
+    /// Logs `entries` and calls `flushed` with the outcome once the group commit's
+    /// fsync has finished (or failed): the one path every append takes, so the
+    /// acknowledgement can be observed in tests.
+    pub(super) async fn append_then(
+        &mut self,
+        entries: impl IntoIterator<Item = Entry>,
+        flushed: impl FnOnce(io::Result<()>),
+    ) -> Result<(), StorageError<NodeId>> {
+        let records = entries
+            .into_iter()
+            .map(|e| entry_codec::encode(&e))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| write_error(&e))?;
+        match self.commit.submit(records).await {
+            Ok(_) => flushed(Ok(())),
+            Err(e) => flushed(Err(io::Error::other(e))),
+        }
+        Ok(())
+    }
+
     /// Writes a state file durably, off the async runtime; failures are reported as
     /// `error` makes them.
     async fn write_state<T: serde::Serialize>(
@@ -248,16 +268,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,
     {
-        let records = entries
-            .into_iter()
-            .map(|e| entry_codec::encode(&e))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| write_error(&e))?;
-        match self.commit.submit(records).await {
-            Ok(_) => callback.log_io_completed(Ok(())),
-            Err(e) => callback.log_io_completed(Err(io::Error::other(e))),
-        }
-        Ok(())
+        self.append_then(entries, |outcome| callback.log_io_completed(outcome))
+            .await
     }
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {

@@ -17,5 +17,10 @@ pub mod entry_codec;
 pub mod log_store;
 pub mod types;
 
+#[cfg(test)]
+mod log_store_tests;
+#[cfg(test)]
+mod test_state_machine;
+
 pub use log_store::{LogStore, LogStoreReader};
 pub use types::{Node, NodeId, TypeConfig};
