@@ -15,15 +15,7 @@ fn read(reader: &LogReader, range: RangeInclusive<Zxid>) -> Vec<Zxid> {
         .read(range)
         .unwrap()
         .into_iter()
-        .map(|e| {
-            assert_eq!(
-                e.payload.as_ref(),
-                payload(e.zxid).as_slice(),
-                "{:#x}",
-                e.zxid
-            );
-            e.zxid
-        })
+        .map(checked)
         .collect()
 }
 

@@ -33,7 +33,7 @@ use openraft::{AnyError, LogId, RaftLogReader, StorageError, StorageIOError, Vot
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 
-use super::entry_codec::{self, key_of, Entry};
+use super::entry_codec::{self, key_of, Entry, EntryCodecError};
 use super::types::{NodeId, TypeConfig};
 
 const VOTE_FILE: &str = "raft.vote";
@@ -49,6 +49,15 @@ pub enum LogStoreError {
         path: PathBuf,
         source: serde_json::Error,
     },
+}
+
+/// Why entries could not be read (turned into openraft's error at the trait's edge).
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error(transparent)]
+    Log(#[from] ferrokeeper_storage::Error),
+    #[error(transparent)]
+    Entry(#[from] EntryCodecError),
 }
 
 /// The Raft log of one server; see the module docs.
@@ -172,22 +181,22 @@ fn read_error(e: &(impl std::error::Error + 'static)) -> StorageError<NodeId> {
 
 impl LogStoreReader {
     /// The entries with indexes in `[lo, hi)` that are neither purged nor missing.
-    fn read(&self, lo: u64, hi: u64) -> Result<Vec<Entry>, StorageError<NodeId>> {
+    fn read(&self, lo: u64, hi: u64) -> Result<Vec<Entry>, ReadError> {
         let floor = self.purged.lock().map_or(0, |p| p.index + 1);
         let (lo, hi) = (lo.max(floor), hi.min(i64::MAX as u64 - 1));
         if lo >= hi {
             return Ok(Vec::new());
         }
-        self.log
-            .read(key_of(lo)..key_of(hi))
-            .map_err(|e| read_error(&e))?
+        let records = self.log.read(key_of(lo)..key_of(hi))?;
+        let entries = records
             .into_iter()
-            .map(|r| entry_codec::decode(r.zxid, r.payload).map_err(|e| read_error(&e)))
-            .collect()
+            .map(|r| entry_codec::decode(r.zxid, r.payload))
+            .collect::<Result<_, _>>()?;
+        Ok(entries)
     }
 
     /// The log id of the last entry on disk, if any.
-    fn last_log_id(&self) -> Result<Option<LogId<NodeId>>, StorageError<NodeId>> {
+    fn last_log_id(&self) -> Result<Option<LogId<NodeId>>, ReadError> {
         let Some(last) = self.log.last_zxid() else {
             return Ok(None);
         };
@@ -215,6 +224,7 @@ impl RaftLogReader<TypeConfig> for LogStoreReader {
         tokio::task::spawn_blocking(move || reader.read(lo, hi))
             .await
             .map_err(|e| read_error(&e))?
+            .map_err(|e| read_error(&e))
     }
 }
 
@@ -234,7 +244,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let reader = self.reader.clone();
         let last = tokio::task::spawn_blocking(move || reader.last_log_id())
             .await
-            .map_err(|e| read_error(&e))??;
+            .map_err(|e| read_error(&e))?
+            .map_err(|e| read_error(&e))?;
         let last_purged_log_id = *self.reader.purged.lock();
         Ok(LogState {
             last_purged_log_id,
