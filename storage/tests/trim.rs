@@ -232,3 +232,26 @@ fn purging_every_segment_leaves_a_log_that_continues() {
     assert_eq!(replay(&recovery, 40), vec![41, 42]);
     assert_eq!(recovery.segments()[0].prev_zxid, 40);
 }
+
+#[test]
+fn truncation_and_purge_fsync_the_cut_file_and_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (mut log, _) = Log::open(dir.path(), small_opts()).unwrap();
+        write(&mut log, 1..=100, 5);
+    }
+    let (mut log, _, faults) = open_faulty(dir.path(), small_opts());
+    let count = segments(dir.path()).len();
+    let (files, dirs) = (faults.file_syncs(), faults.dir_syncs());
+    log.truncate_after(50).unwrap();
+    assert!(segments(dir.path()).len() < count);
+    assert_eq!(faults.file_syncs(), files + 1, "the cut segment is fsynced");
+    assert_eq!(faults.dir_syncs(), dirs + 1, "the removals are fsynced");
+
+    let dirs = faults.dir_syncs();
+    assert!(!log.purge_through(50).unwrap().is_empty());
+    assert_eq!(faults.dir_syncs(), dirs + 1);
+    // Nothing to remove: nothing to sync.
+    assert!(log.purge_through(0).unwrap().is_empty());
+    assert_eq!(faults.dir_syncs(), dirs + 1);
+}

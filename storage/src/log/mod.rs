@@ -4,7 +4,11 @@
 //! - [`mod@format`]: the bytes of a segment (header, records, file name);
 //! - `writer`: the segment being appended to (preallocation, writes, sealing);
 //! - [`reader`]: walking a segment's records;
-//! - [`recovery`]: opening a directory, torn-tail repair, corruption errors, replay.
+//! - [`recovery`]: opening a directory, torn-tail repair, corruption errors, replay;
+//! - `index`: where each durable record is (built by recovery, extended by each sync);
+//! - `range_read`: [`LogReader`], durable records by key from any thread;
+//! - `trim`: [`Log::truncate_after`] (cut the suffix) and [`Log::purge_through`]
+//!   (delete whole old segments).
 //!
 //! # Durability and failure semantics
 //!
