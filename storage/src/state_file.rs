@@ -20,7 +20,10 @@ const HEADER_LEN: usize = 12;
 
 /// Replaces the file at `path` with `contents`, durably (see the module docs).
 pub fn write_state_file(fs: &dyn FileSystem, path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
     let tmp = with_suffix(path, ".tmp");
     match fs.remove_file(&tmp) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(Error::io("remove", &tmp, e)),
