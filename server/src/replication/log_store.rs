@@ -37,7 +37,7 @@ use super::entry_codec::{self, key_of, Entry, EntryCodecError};
 use super::types::{NodeId, TypeConfig};
 
 const VOTE_FILE: &str = "raft.vote";
-const PURGED_FILE: &str = "raft.purged";
+pub(super) const PURGED_FILE: &str = "raft.purged";
 
 /// Why a log store could not be opened.
 #[derive(Debug, thiserror::Error)]

@@ -14,7 +14,7 @@ use openraft::{CommittedLeaderId, EntryPayload, LogId, RaftLogReader, StorageErr
 use tempfile::TempDir;
 
 use super::entry_codec::Entry;
-use super::log_store::LogStore;
+use super::log_store::{LogStore, PURGED_FILE};
 use super::test_state_machine::TestStateMachine;
 use super::types::{NodeId, TypeConfig};
 use crate::state_machine::{Txn, TxnOp};
@@ -260,4 +260,45 @@ async fn a_torn_last_entry_is_cut_on_restart() {
         store.get_log_state().await.unwrap().last_log_id,
         Some(log_id(2, 5))
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_between_the_purge_mark_and_the_deletion_hides_the_purged_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store.blocking_append(normals(1, 0..20)).await.unwrap();
+    drop(store);
+    // The mark is written first; the crash comes before any segment is deleted.
+    let mark = serde_json::to_vec(&log_id(1, 9)).unwrap();
+    ferrokeeper_storage::write_state_file(
+        &ferrokeeper_storage::env::StdFileSystem,
+        &dir.path().join(PURGED_FILE),
+        &mark,
+    )
+    .unwrap();
+
+    let mut store = open(dir.path());
+    assert_eq!(
+        store.get_log_state().await.unwrap(),
+        LogState {
+            last_purged_log_id: Some(log_id(1, 9)),
+            last_log_id: Some(log_id(1, 19)),
+        }
+    );
+    assert_eq!(all_entries(&mut store).await, normals(1, 10..20));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_truncation_whose_fsync_fails_is_an_error_and_leaves_a_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, faults) = open_faulty(dir.path());
+    store.blocking_append(normals(1, 0..20)).await.unwrap();
+    faults.fail_next_syncs(1);
+    assert!(store.truncate(log_id(1, 5)).await.is_err());
+    drop(store);
+
+    let mut store = open(dir.path());
+    let kept = all_entries(&mut store).await;
+    assert!(kept.len() >= 5, "the entries before the truncation survive");
+    assert_eq!(kept, normals(1, 0..kept.len() as u64));
 }
