@@ -11,7 +11,7 @@
 //!   only durable records), as openraft requires.
 //! - The vote and the last purged log id are state files (`raft.vote`,
 //!   `raft.purged`) next to the segments, replaced atomically. The purge mark is made
-//!   durable before any segment is deleted, so the log never looks longer than it is.
+//!   durable before any segment is deleted, so the log never claims entries it lost.
 //! - `truncate` and `purge` are the log's `truncate_after` and `purge_through`, run
 //!   in order with appends by the group commit; whole segments are purged, and reads
 //!   hide what the purge mark covers.
