@@ -21,6 +21,7 @@ pub mod ops;
 pub mod persist;
 pub mod pipeline;
 pub mod reaper;
+pub mod replication;
 pub mod server;
 pub mod session;
 pub mod shared;

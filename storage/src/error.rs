@@ -68,6 +68,10 @@ pub enum Error {
         kind: Corruption,
     },
 
+    /// A state file ([`crate::state_file`]) failed verification.
+    #[error("invalid state file {}: {kind}", path.display())]
+    CorruptStateFile { path: PathBuf, kind: Corruption },
+
     /// Snapshots exist but none of them verifies: there is nothing safe to start from.
     #[error("no valid snapshot: {}", list_invalid(invalid))]
     NoValidSnapshot { invalid: Vec<Error> },
@@ -144,6 +148,9 @@ pub enum Corruption {
     ZxidGap { prev: Zxid, zxid: Zxid },
     /// The first record is not the zxid the segment is named after.
     FirstZxidMismatch { expected: Zxid, found: Zxid },
+    /// A record read by key holds another key than the index says is there (the file
+    /// changed under the log).
+    UnexpectedKey { expected: Zxid, found: Zxid },
     /// Bytes where a record should start that are not one (and are not the zero
     /// padding of preallocated space).
     Garbage,
@@ -182,6 +189,10 @@ impl fmt::Display for Corruption {
             Corruption::FirstZxidMismatch { expected, found } => write!(
                 f,
                 "first record has zxid {found:#x}, the segment is named {expected:#x}"
+            ),
+            Corruption::UnexpectedKey { expected, found } => write!(
+                f,
+                "record has zxid {found:#x} where the log's index expects {expected:#x}"
             ),
             Corruption::Garbage => write!(f, "bytes that are not a record"),
             Corruption::ValidRecordFollows { bad, next_offset } => write!(
@@ -224,6 +235,7 @@ impl Error {
             Error::CorruptLog { .. }
                 | Error::MissingSegment { .. }
                 | Error::CorruptSnapshot { .. }
+                | Error::CorruptStateFile { .. }
                 | Error::NoValidSnapshot { .. }
                 | Error::LogTooShort { .. }
         )

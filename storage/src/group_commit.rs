@@ -34,7 +34,7 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
-use crate::log::{Entry, Log};
+use crate::log::{Entry, Log, LogReader};
 use crate::options::GroupCommitOptions;
 use crate::zxid::Zxid;
 
@@ -44,6 +44,7 @@ pub struct GroupCommit {
     tx: Option<mpsc::Sender<Msg>>,
     thread: Option<JoinHandle<Log>>,
     shared: Arc<Shared>,
+    reader: LogReader,
 }
 
 /// Counters, for metrics and tests.
@@ -69,6 +70,8 @@ enum Msg {
     Commit { entries: Vec<Entry>, done: Reply },
     Resume { done: Reply },
     Roll { done: Reply },
+    TruncateAfter { key: Zxid, done: Reply },
+    PurgeThrough { key: Zxid, done: Reply },
 }
 
 /// Resolves to the durable zxid once a submission (or request) has been handled.
@@ -102,6 +105,7 @@ impl GroupCommit {
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared::default());
         shared.durable.store(log.durable_zxid(), Ordering::SeqCst);
+        let reader = log.reader();
         let writer = Writer {
             log,
             opts,
@@ -118,6 +122,7 @@ impl GroupCommit {
             tx: Some(tx),
             thread: Some(thread),
             shared,
+            reader,
         })
     }
 
@@ -137,6 +142,23 @@ impl GroupCommit {
     /// Rolls the log to a new segment after the submissions sent before this.
     pub fn roll(&self) -> Commit {
         self.send(|done| Msg::Roll { done })
+    }
+
+    /// [`Log::truncate_after`] after the submissions sent before this; resolves to the
+    /// last key kept.
+    pub fn truncate_after(&self, key: Zxid) -> Commit {
+        self.send(|done| Msg::TruncateAfter { key, done })
+    }
+
+    /// [`Log::purge_through`] after the submissions sent before this; resolves to the
+    /// durable zxid.
+    pub fn purge_through(&self, key: Zxid) -> Commit {
+        self.send(|done| Msg::PurgeThrough { key, done })
+    }
+
+    /// A reader of the log's durable records ([`Log::reader`]).
+    pub fn reader(&self) -> &LogReader {
+        &self.reader
     }
 
     /// The last zxid known durable.
@@ -222,6 +244,17 @@ impl Writer {
                 }
                 Msg::Roll { done } => {
                     let result = self.log.roll().map(|()| self.log.durable_zxid());
+                    let _ = done.send(result);
+                }
+                Msg::TruncateAfter { key, done } => {
+                    let result = self.log.truncate_after(key);
+                    self.shared
+                        .durable
+                        .store(self.log.durable_zxid(), Ordering::SeqCst);
+                    let _ = done.send(result);
+                }
+                Msg::PurgeThrough { key, done } => {
+                    let result = self.log.purge_through(key).map(|_| self.log.durable_zxid());
                     let _ = done.send(result);
                 }
             }

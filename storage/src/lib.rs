@@ -5,10 +5,12 @@
 //! Map of the crate:
 //! - [`log`]: [`Log`] — append entries, one sync per batch, segments with
 //!   preallocation, recovery ([`Recovery`], [`Replay`]) with torn-tail repair and
-//!   corruption errors;
+//!   corruption errors, reads by key ([`LogReader`]), suffix truncation and prefix
+//!   purge;
 //! - [`group_commit`]: [`GroupCommit`] — many producers, one fsync;
 //! - [`snapshot`]: [`SnapshotWriter`], [`SnapshotReader`], [`latest_valid_snapshot`];
 //! - [`mod@purge`]: retention ([`purge()`], [`plan_purge`]);
+//! - [`state_file`]: small files replaced atomically ([`write_state_file`]);
 //! - [`mod@env`]: the file-system trait everything goes through, and a fault-injecting
 //!   implementation for tests;
 //! - [`options`], [`error`], [`zxid`]: settings, the error type, zxid helpers.
@@ -50,16 +52,18 @@ pub mod log;
 pub mod options;
 pub mod purge;
 pub mod snapshot;
+pub mod state_file;
 pub mod zxid;
 
 pub use error::{Corruption, Error, Result};
 pub use group_commit::{Commit, GroupCommit, GroupCommitStats};
 pub use log::reader::{read_segment, ScanEnd, SegmentDump};
-pub use log::{Entry, Log, Recovery, Repair, Replay, SegmentInfo};
+pub use log::{Entry, Log, LogReader, Recovery, Repair, Replay, SegmentInfo};
 pub use options::{GroupCommitOptions, LogOptions, RecoveryMode, SnapshotOptions};
 pub use purge::{plan_purge, purge, purge_with_env, PurgePlan};
 pub use snapshot::{
     latest_valid_snapshot, latest_valid_snapshot_with_env, list_snapshots, remove_temp_files,
     SnapshotInfo, SnapshotReader, SnapshotSelection, SnapshotWriter,
 };
+pub use state_file::{read_state_file, write_state_file};
 pub use zxid::Zxid;

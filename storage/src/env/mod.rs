@@ -59,6 +59,15 @@ pub trait FileSystem: Send + Sync + fmt::Debug {
     fn lock(&self, path: &Path) -> io::Result<Box<dyn Any + Send + Sync>>;
 }
 
+/// Cuts the file at `path` to `len` bytes and fsyncs it: the cut is durable when this
+/// returns.
+pub fn cut_file(fs: &dyn FileSystem, path: &Path, len: u64) -> crate::Result<()> {
+    use crate::error::IoContext;
+    let file = fs.open(path, true).ctx("open", path)?;
+    file.set_len(len).ctx("truncate", path)?;
+    file.sync_all().ctx("fsync", path)
+}
+
 /// Writes all of `buf` at `offset`, retrying short writes; a write that makes no
 /// progress is an error (`WriteZero`), as are interrupted writes after retries.
 pub fn write_all_at(file: &dyn File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {

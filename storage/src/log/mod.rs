@@ -4,7 +4,11 @@
 //! - [`mod@format`]: the bytes of a segment (header, records, file name);
 //! - `writer`: the segment being appended to (preallocation, writes, sealing);
 //! - [`reader`]: walking a segment's records;
-//! - [`recovery`]: opening a directory, torn-tail repair, corruption errors, replay.
+//! - [`recovery`]: opening a directory, torn-tail repair, corruption errors, replay;
+//! - `index`: where each durable record is (built by recovery, extended by each sync);
+//! - `range_read`: [`LogReader`], durable records by key from any thread;
+//! - `trim`: [`Log::truncate_after`] (cut the suffix) and [`Log::purge_through`]
+//!   (delete whole old segments).
 //!
 //! # Durability and failure semantics
 //!
@@ -30,8 +34,11 @@
 //! Dropping a `Log` discards entries appended but not synced.
 
 pub mod format;
+mod index;
+mod range_read;
 pub mod reader;
 pub mod recovery;
+mod trim;
 mod writer;
 
 use std::any::Any;
@@ -40,12 +47,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use parking_lot::RwLock;
 
 use crate::env::{FileSystem, StdFileSystem};
 use crate::error::{Error, IoContext, Result};
 use crate::options::LogOptions;
 use crate::zxid::{follows, Zxid};
-use format::encode_record;
+use format::{encode_record, HEADER_LEN};
+use index::LogIndex;
+pub use range_read::LogReader;
 pub use recovery::{Recovery, Repair, Replay, SegmentInfo};
 use writer::ActiveSegment;
 
@@ -79,13 +89,15 @@ pub struct Log {
     active: Option<ActiveSegment>,
     /// Records appended since the last sync, encoded.
     pending: Vec<u8>,
-    pending_first: Zxid,
-    pending_entries: usize,
+    /// The key of each pending record and where it starts in `pending`.
+    pending_keys: Vec<(Zxid, usize)>,
     /// The pending batch skips zxids after the last batch, so it starts a new segment
     /// (whose header records the skip).
     pending_skips: bool,
     last_zxid: Zxid,
     durable_zxid: Zxid,
+    /// Where each durable record is; shared with [`LogReader`]s.
+    index: Arc<RwLock<LogIndex>>,
     poisoned: Option<Arc<Error>>,
     _lock: Box<dyn Any + Send + Sync>,
 }
@@ -113,7 +125,7 @@ impl Log {
             },
             _ => Error::io("lock", &lock_path, e),
         })?;
-        let recovery = recovery::recover(&fs, &dir, &opts)?;
+        let (recovery, index) = recovery::recover(&fs, &dir, &opts)?;
         let last = recovery.last_zxid();
         let log = Log {
             fs,
@@ -121,11 +133,11 @@ impl Log {
             opts,
             active: None,
             pending: Vec::new(),
-            pending_first: 0,
-            pending_entries: 0,
+            pending_keys: Vec::new(),
             pending_skips: false,
             last_zxid: last,
             durable_zxid: last,
+            index: Arc::new(RwLock::new(index)),
             poisoned: None,
             _lock: lock,
         };
@@ -151,7 +163,7 @@ impl Log {
                 return Err(Error::ZxidNotIncreasing { zxid: e.zxid, last });
             }
             if !follows(last, e.zxid) {
-                if i > 0 || self.pending_entries > 0 {
+                if i > 0 || !self.pending_keys.is_empty() {
                     return Err(Error::ZxidGap { zxid: e.zxid, last });
                 }
                 skips = true;
@@ -166,17 +178,16 @@ impl Log {
             }
             last = e.zxid;
         }
-        let Some(first) = entries.first() else {
+        if entries.is_empty() {
             return Ok(());
-        };
-        if self.pending_entries == 0 {
-            self.pending_first = first.zxid;
+        }
+        if self.pending_keys.is_empty() {
             self.pending_skips = skips;
         }
         for e in entries {
+            self.pending_keys.push((e.zxid, self.pending.len()));
             encode_record(&mut self.pending, e.zxid, &e.payload);
         }
-        self.pending_entries += entries.len();
         self.last_zxid = last;
         Ok(())
     }
@@ -186,7 +197,7 @@ impl Log {
     /// entries is durable; see the module docs for what happens next.
     pub fn sync(&mut self) -> Result<Zxid> {
         self.check_usable()?;
-        if self.pending_entries == 0 {
+        if self.pending_keys.is_empty() {
             return Ok(self.durable_zxid);
         }
         match self.write_pending() {
@@ -226,7 +237,13 @@ impl Log {
 
     /// Entries appended and not yet synced.
     pub fn pending_entries(&self) -> usize {
-        self.pending_entries
+        self.pending_keys.len()
+    }
+
+    /// A handle that reads durable records by key, from any thread, while this log
+    /// appends, truncates and purges.
+    pub fn reader(&self) -> LogReader {
+        LogReader::new(self.fs.clone(), self.index.clone())
     }
 
     /// The log directory.
@@ -259,8 +276,7 @@ impl Log {
 
     fn clear_pending(&mut self) {
         self.pending.clear();
-        self.pending_first = 0;
-        self.pending_entries = 0;
+        self.pending_keys.clear();
         self.pending_skips = false;
     }
 
@@ -278,11 +294,16 @@ impl Log {
             None => self.active.insert(ActiveSegment::create(
                 &self.fs,
                 &self.dir,
-                self.pending_first,
+                self.pending_keys[0].0,
                 self.durable_zxid,
             )?),
         };
         let created = seg.is_new();
+        let base = if created {
+            HEADER_LEN as u64
+        } else {
+            seg.len()
+        };
         seg.write(&self.pending, self.opts.prealloc_size)?;
         if self.opts.force_sync {
             seg.sync_data()?;
@@ -291,6 +312,16 @@ impl Log {
             self.fs.sync_dir(&self.dir).ctx("fsync", &self.dir)?;
         }
         seg.mark_durable();
+        let mut index = self.index.write();
+        let seg_index = index.segment_mut(seg.path());
+        let ends = self.pending_keys.iter().skip(1).map(|k| k.1);
+        for (&(key, start), end) in self
+            .pending_keys
+            .iter()
+            .zip(ends.chain([self.pending.len()]))
+        {
+            seg_index.push(key, base + start as u64, base + end as u64);
+        }
         Ok(())
     }
 

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::format::{is_zero, parse_segment_name, SegmentHeader, HEADER_LEN};
+use super::index::{LogIndex, SegmentIndex};
 use super::reader::{decode_header, find_valid_record_after, Cursor, ScanEnd, Step};
 use crate::env::{self, FileSystem};
 use crate::error::{Corruption, Error, IoContext, Result};
@@ -271,8 +272,12 @@ impl Iterator for Replay {
     }
 }
 
-/// Reads and repairs the segments of `dir`.
-pub(crate) fn recover(fs: &Arc<dyn FileSystem>, dir: &Path, opts: &LogOptions) -> Result<Recovery> {
+/// Reads and repairs the segments of `dir`, and indexes their records.
+pub(crate) fn recover(
+    fs: &Arc<dyn FileSystem>,
+    dir: &Path,
+    opts: &LogOptions,
+) -> Result<(Recovery, LogIndex)> {
     let mut names: Vec<(Zxid, String)> = fs
         .list_dir(dir)
         .ctx("list", dir)?
@@ -285,6 +290,7 @@ pub(crate) fn recover(fs: &Arc<dyn FileSystem>, dir: &Path, opts: &LogOptions) -
         fs,
         opts,
         segments: Vec::new(),
+        index: LogIndex::default(),
         repairs: Vec::new(),
         changed_dir: false,
     };
@@ -298,17 +304,20 @@ pub(crate) fn recover(fs: &Arc<dyn FileSystem>, dir: &Path, opts: &LogOptions) -
     if r.changed_dir {
         fs.sync_dir(dir).ctx("fsync", dir)?;
     }
-    Ok(Recovery {
+    let recovery = Recovery {
         fs: fs.clone(),
         segments: r.segments,
         repairs: r.repairs,
-    })
+    };
+    Ok((recovery, r.index))
 }
 
 struct Recoverer<'a> {
     fs: &'a Arc<dyn FileSystem>,
     opts: &'a LogOptions,
     segments: Vec<SegmentInfo>,
+    /// The records of `segments`, kept in step with them.
+    index: LogIndex,
     repairs: Vec<Repair>,
     changed_dir: bool,
 }
@@ -359,13 +368,18 @@ impl Recoverer<'_> {
         }
 
         let mut cursor = Cursor::new(&header);
-        let mut records = 0;
+        let mut seg_index = SegmentIndex::new(path.to_owned());
         let end = loop {
             match cursor.next(&data) {
-                Step::Record { .. } => records += 1,
+                Step::Record {
+                    offset,
+                    zxid,
+                    payload,
+                } => seg_index.push(zxid, offset, payload.1 as u64),
                 Step::End(end) => break end,
             }
         };
+        let records = seg_index.len() as u64;
         let good_len = cursor.pos();
         let info = SegmentInfo {
             path: path.to_owned(),
@@ -375,6 +389,7 @@ impl Recoverer<'_> {
             records,
             len: good_len,
         };
+        let kept = (info, seg_index);
         match end {
             ScanEnd::Clean | ScanEnd::ZeroTail if records == 0 && is_last => {
                 self.remove_incomplete(path, &data)?;
@@ -386,7 +401,7 @@ impl Recoverer<'_> {
                     // segment, so this one is finished.
                     self.truncate(path, good_len)?;
                 }
-                self.segments.push(info);
+                self.keep(kept);
                 Ok(ControlFlow::Continue(()))
             }
             ScanEnd::Bad { offset, kind } => {
@@ -410,7 +425,7 @@ impl Recoverer<'_> {
                         self.remove_incomplete(path, &data)?;
                     } else {
                         self.truncate(path, offset)?;
-                        self.segments.push(info);
+                        self.keep(kept);
                         self.repairs.push(Repair::TornTail {
                             path: path.to_owned(),
                             offset,
@@ -429,7 +444,7 @@ impl Recoverer<'_> {
                 };
                 let error = corrupt(offset, kind);
                 // Keep the good prefix if the operator asked to truncate.
-                let keep = (records > 0).then_some(info);
+                let keep = (records > 0).then_some(kept);
                 self.corruption(error, path, Cut::damaged(&data, offset, keep), later)
             }
         }
@@ -481,9 +496,9 @@ impl Recoverer<'_> {
                 self.save_copy(&copy, data)?;
                 saved_copy = Some(copy);
                 match keep {
-                    Some(info) => {
+                    Some(kept) => {
                         self.truncate(path, offset)?;
-                        self.segments.push(info);
+                        self.keep(kept);
                     }
                     None => self.fs.remove_file(path).ctx("remove", path)?,
                 }
@@ -529,9 +544,13 @@ impl Recoverer<'_> {
 
     /// Cuts a segment to `len` bytes, durably.
     fn truncate(&self, path: &Path, len: u64) -> Result<()> {
-        let file = self.fs.open(path, true).ctx("open", path)?;
-        file.set_len(len).ctx("truncate", path)?;
-        file.sync_all().ctx("fsync", path)
+        env::cut_file(self.fs.as_ref(), path, len)
+    }
+
+    /// Accepts a segment (or the good prefix of one) into the log.
+    fn keep(&mut self, (info, seg_index): (SegmentInfo, SegmentIndex)) {
+        self.segments.push(info);
+        self.index.segments.push(seg_index);
     }
 }
 
@@ -543,17 +562,17 @@ enum Cut<'a> {
     At {
         data: &'a [u8],
         offset: u64,
-        keep: Option<SegmentInfo>,
+        keep: Option<(SegmentInfo, SegmentIndex)>,
     },
 }
 
 impl<'a> Cut<'a> {
-    fn damaged(data: &'a [u8], offset: u64, keep: Option<SegmentInfo>) -> Self {
+    fn damaged(data: &'a [u8], offset: u64, keep: Option<(SegmentInfo, SegmentIndex)>) -> Self {
         Cut::At { data, offset, keep }
     }
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
     PathBuf::from(s)

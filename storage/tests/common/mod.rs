@@ -57,17 +57,19 @@ pub fn replay(recovery: &Recovery, after: Zxid) -> Vec<Zxid> {
     recovery
         .entries_after(after)
         .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            assert_eq!(
-                e.payload.as_ref(),
-                payload(e.zxid).as_slice(),
-                "payload of {:#x}",
-                e.zxid
-            );
-            e.zxid
-        })
+        .map(|e| checked(e.unwrap()))
         .collect()
+}
+
+/// The zxid of an entry checked to be the one `entry` makes.
+pub fn checked(e: Entry) -> Zxid {
+    assert_eq!(
+        e.payload.as_ref(),
+        payload(e.zxid).as_slice(),
+        "payload of {:#x}",
+        e.zxid
+    );
+    e.zxid
 }
 
 /// A log in `dir` through a fault-injecting file system.
