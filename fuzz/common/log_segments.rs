@@ -8,14 +8,17 @@
 //! segment-link checks, which bit flips of real files stop short of); bit 1, strict
 //! recovery or `TruncateAtFirstCorruption`.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ferrokeeper_storage::env::FileSystem;
-use ferrokeeper_storage::log::format::{encode_record, segment_name, SegmentHeader};
+use ferrokeeper_storage::log::format::{
+    decode_record, encode_record, segment_name, Decoded, SegmentHeader,
+};
 use ferrokeeper_storage::zxid::{self, Zxid};
 use ferrokeeper_storage::{
-    read_segment, Entry, Error, Log, LogOptions, Recovery, RecoveryMode, ScanEnd,
+    read_segment, Entry, Error, Log, LogOptions, Recovery, RecoveryMode, Repair, ScanEnd,
 };
 
 use super::memory_fs::MemoryFs;
@@ -63,6 +66,7 @@ pub fn log_segments(data: &[u8]) {
     match open(&env, mode) {
         Ok((log, recovery)) => {
             drop(log);
+            check_torn_tails(&before, &recovery);
             check_recovered(&fs, &env, &recovery);
         }
         // Strict recovery refuses without touching anything.
@@ -118,6 +122,27 @@ fn check_dump(file: &[u8], header: &SegmentHeader, entries: &[(u64, Entry)], end
         ScanEnd::Clean => assert!(rest.is_empty()),
         ScanEnd::ZeroTail => assert!(rest.iter().all(|&b| b == 0)),
         ScanEnd::Bad { offset, .. } => assert_eq!(*offset, encoded.len() as u64),
+    }
+}
+
+/// A torn tail is cut only where no record that verifies (with a zxid past the last
+/// one kept) follows: checked here with the record decoder at every offset.
+fn check_torn_tails(before: &BTreeMap<PathBuf, Vec<u8>>, recovery: &Recovery) {
+    for repair in recovery.repairs() {
+        let Repair::TornTail { path, offset, .. } = repair else {
+            continue;
+        };
+        let last = recovery.last_zxid();
+        let file = &before[path];
+        for at in *offset as usize + 1..file.len() {
+            if let Decoded::Record { zxid, .. } = decode_record(file, at) {
+                assert!(
+                    zxid <= last,
+                    "{} cut at {offset}, but zxid {zxid} verifies at {at}",
+                    path.display()
+                );
+            }
+        }
     }
 }
 

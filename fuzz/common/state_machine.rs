@@ -21,7 +21,7 @@ use ferrokeeper::pipeline::prep::PrepContext;
 use ferrokeeper::pipeline::{Txn, TxnOp};
 use ferrokeeper::session::SessionTable;
 use ferrokeeper::shared::Shared;
-use ferrokeeper::tree::DataTree;
+use ferrokeeper::tree::{DataTree, Node};
 use ferrokeeper::Config;
 use ferrokeeper_protocol::records::SetWatches2;
 use ferrokeeper_protocol::request::Request;
@@ -243,25 +243,24 @@ fn connect(shared: &Shared, slot: usize) -> Arc<Conn> {
 /// What setWatches registers: each watch the client still holds, unless the change
 /// it waits for already happened after `relative_zxid` (then it fires at once).
 fn set_watches(model: &mut WatchModel, tree: &DataTree, conn: u64, r: &SetWatches2) {
-    for path in &r.data_watches {
-        if tree
-            .get(path)
-            .is_some_and(|n| n.stat.mzxid <= r.relative_zxid)
-        {
-            model.add_one_shot(Table::Data, path, conn);
+    // (the watches of existing nodes, their table, the zxid of the change they wait for)
+    let one_shots: [(&[String], Table, fn(&Node) -> i64); 2] = [
+        (&r.data_watches, Table::Data, |node| node.stat.mzxid),
+        (&r.child_watches, Table::Child, |node| node.stat.pzxid),
+    ];
+    for (paths, table, changed) in one_shots {
+        for path in paths {
+            if tree
+                .get(path)
+                .is_some_and(|node| changed(node) <= r.relative_zxid)
+            {
+                model.add_one_shot(table, path, conn);
+            }
         }
     }
     for path in &r.exist_watches {
         if tree.get(path).is_none() {
             model.add_one_shot(Table::Data, path, conn);
-        }
-    }
-    for path in &r.child_watches {
-        if tree
-            .get(path)
-            .is_some_and(|n| n.stat.pzxid <= r.relative_zxid)
-        {
-            model.add_one_shot(Table::Child, path, conn);
         }
     }
     for path in &r.persistent_watches {
