@@ -27,9 +27,9 @@ mod tree_invariants;
 #[path = "watch_model.rs"]
 mod watch_model;
 
-pub use log_segments::log_segments;
-pub use snapshot_file::snapshot_file;
-pub use state_machine::state_machine;
+// Each fuzz binary calls one target (hence also `dead_code` above).
+#[allow(unused_imports)]
+pub use {log_segments::log_segments, snapshot_file::snapshot_file, state_machine::state_machine};
 
 /// A client's byte stream after the handshake: frames taken off the buffer as the
 /// connection task does, each decoded as a request header and a request body;
