@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ferrokeeper::watch::{WatchManager, WatchMode, WatchTable, WatcherId};
+use ferrokeeper::watch::{WatchManager, WatchMode, WatcherId};
 use ferrokeeper_protocol::{AddWatchMode, EventType, WatcherType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,31 +23,34 @@ pub enum Mode {
     Recursive,
 }
 
-/// (table, path, connection) → mode.
+/// (table, connection) → path → mode.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct WatchModel(BTreeMap<(Table, String, WatcherId), Mode>);
+pub struct WatchModel(BTreeMap<(Table, WatcherId), BTreeMap<String, Mode>>);
 
 impl WatchModel {
     /// A getData/exists/getChildren watch: one per (table, path, connection); it never
     /// replaces a persistent one.
     pub fn add_one_shot(&mut self, table: Table, path: &str, conn: WatcherId) {
         self.0
-            .entry((table, path.to_owned(), conn))
+            .entry((table, conn))
+            .or_default()
+            .entry(path.to_owned())
             .or_insert(Mode::OneShot);
     }
 
     /// addWatch: PERSISTENT in both tables, PERSISTENT_RECURSIVE in the data table,
     /// replacing what the connection had there.
     pub fn add_persistent(&mut self, path: &str, conn: WatcherId, mode: AddWatchMode) {
-        let key = |table| (table, path.to_owned(), conn);
+        let mut set = |table, mode| {
+            let paths = self.0.entry((table, conn)).or_default();
+            paths.insert(path.to_owned(), mode);
+        };
         match mode {
             AddWatchMode::Persistent => {
-                self.0.insert(key(Table::Data), Mode::Persistent);
-                self.0.insert(key(Table::Child), Mode::Persistent);
+                set(Table::Data, Mode::Persistent);
+                set(Table::Child, Mode::Persistent);
             }
-            AddWatchMode::PersistentRecursive => {
-                self.0.insert(key(Table::Data), Mode::Recursive);
-            }
+            AddWatchMode::PersistentRecursive => set(Table::Data, Mode::Recursive),
         }
     }
 
@@ -59,21 +62,23 @@ impl WatchModel {
             _ => &[Table::Data],
         };
         let mut fired = BTreeSet::new();
-        self.0.retain(|(table, at, conn), mode| {
+        for ((table, conn), paths) in &mut self.0 {
             if !tables.contains(table) {
-                return true;
+                continue;
             }
-            let hears = match mode {
-                Mode::Recursive => {
-                    event != EventType::NodeChildrenChanged && is_self_or_ancestor(at, path)
+            paths.retain(|at, mode| {
+                let hears = match mode {
+                    Mode::Recursive => {
+                        event != EventType::NodeChildrenChanged && is_self_or_ancestor(at, path)
+                    }
+                    Mode::OneShot | Mode::Persistent => at == path,
+                };
+                if hears {
+                    fired.insert(*conn);
                 }
-                Mode::OneShot | Mode::Persistent => at == path,
-            };
-            if hears {
-                fired.insert(*conn);
-            }
-            !(hears && *mode == Mode::OneShot)
-        });
+                !(hears && *mode == Mode::OneShot)
+            });
+        }
         fired
     }
 
@@ -89,76 +94,93 @@ impl WatchModel {
     }
 
     pub fn contains(&self, path: &str, conn: WatcherId, kind: WatcherType) -> bool {
-        self.0.iter().any(|((table, at, c), mode)| {
-            at == path && *c == conn && Self::matches(kind, *table, *mode)
+        [Table::Data, Table::Child].into_iter().any(|table| {
+            self.mode(table, path, conn)
+                .is_some_and(|mode| Self::matches(kind, table, mode))
         })
     }
 
     /// removeWatches; whether anything was removed.
     pub fn remove(&mut self, path: &str, conn: WatcherId, kind: WatcherType) -> bool {
-        let before = self.0.len();
-        self.0.retain(|(table, at, c), mode| {
-            !(at == path && *c == conn && Self::matches(kind, *table, *mode))
-        });
-        self.0.len() < before
+        let mut removed = false;
+        for table in [Table::Data, Table::Child] {
+            if let Some(paths) = self.0.get_mut(&(table, conn)) {
+                if paths
+                    .get(path)
+                    .is_some_and(|&mode| Self::matches(kind, table, mode))
+                {
+                    paths.remove(path);
+                    removed = true;
+                }
+            }
+        }
+        removed
     }
 
     /// A connection is gone: none of its watches remain.
     pub fn forget(&mut self, conn: WatcherId) {
-        self.0.retain(|(_, _, c), _| *c != conn);
+        self.0.retain(|(_, c), _| *c != conn);
     }
 
     /// The watches of one connection.
     pub fn of(&self, conn: WatcherId) -> impl Iterator<Item = (Table, &str, Mode)> {
         self.0
             .iter()
-            .filter(move |((_, _, c), _)| *c == conn)
-            .map(|((table, path, _), mode)| (*table, path.as_str(), *mode))
-    }
-
-    /// Asserts that the server's tables hold exactly this, each indexed both ways
-    /// (by path and by watcher) and counted right.
-    pub fn check(&self, watches: &WatchManager, step: usize) {
-        let mut actual = BTreeMap::new();
-        for (table, real) in [(Table::Data, &watches.data), (Table::Child, &watches.child)] {
-            let by_path = registrations(real);
-            let by_watcher: BTreeSet<(String, WatcherId)> = real
-                .by_watcher()
-                .flat_map(|(w, paths)| paths.iter().map(move |p| (p.to_string(), w)))
-                .collect();
-            let keys: BTreeSet<(String, WatcherId)> = by_path.keys().cloned().collect();
-            assert_eq!(
-                keys, by_watcher,
-                "{table:?} table's two indexes, step {step}"
-            );
-            assert_eq!(
-                real.watch_count(),
-                by_path.len(),
-                "{table:?} count, step {step}"
-            );
-            for ((path, w), mode) in by_path {
-                actual.insert((table, path, w), mode);
-            }
-        }
-        assert_eq!(actual, self.0, "watch tables at step {step}");
-    }
-}
-
-/// Every (path, watcher) → mode of a table, from its by-path index.
-fn registrations(table: &WatchTable) -> BTreeMap<(String, WatcherId), Mode> {
-    table
-        .by_path()
-        .flat_map(|(path, watchers)| {
-            watchers.iter().map(move |(w, mode)| {
-                let mode = match mode {
-                    WatchMode::Standard => Mode::OneShot,
-                    WatchMode::Persistent => Mode::Persistent,
-                    WatchMode::PersistentRecursive => Mode::Recursive,
-                };
-                ((path.to_owned(), w), mode)
+            .filter(move |((_, c), _)| *c == conn)
+            .flat_map(|((table, _), paths)| {
+                paths
+                    .iter()
+                    .map(|(path, mode)| (*table, path.as_str(), *mode))
             })
-        })
-        .collect()
+    }
+
+    fn mode(&self, table: Table, path: &str, conn: WatcherId) -> Option<Mode> {
+        self.0.get(&(table, conn))?.get(path).copied()
+    }
+
+    fn count(&self, table: Table) -> usize {
+        self.0
+            .iter()
+            .filter(|((t, _), _)| *t == table)
+            .map(|(_, paths)| paths.len())
+            .sum()
+    }
+
+    /// Asserts that the server's tables hold exactly this: as many watches in each,
+    /// each one the model's with the model's mode, indexed the same by path and by
+    /// watcher. (Every registration the table lists is the model's and the counts
+    /// agree, so neither holds one the other lacks.)
+    pub fn check(&self, watches: &WatchManager, step: usize) {
+        for (table, real) in [(Table::Data, &watches.data), (Table::Child, &watches.child)] {
+            let count = self.count(table);
+            assert_eq!(real.watch_count(), count, "{table:?} count, step {step}");
+            let mut by_path = 0;
+            for (path, watchers) in real.by_path() {
+                for (w, mode) in watchers.iter() {
+                    let mode = match mode {
+                        WatchMode::Standard => Mode::OneShot,
+                        WatchMode::Persistent => Mode::Persistent,
+                        WatchMode::PersistentRecursive => Mode::Recursive,
+                    };
+                    let expected = self.mode(table, path, w);
+                    assert_eq!(Some(mode), expected, "{table:?} {path} {w}, step {step}");
+                    by_path += 1;
+                }
+            }
+            assert_eq!(by_path, count, "{table:?} by path, step {step}");
+            let mut by_watcher = 0;
+            for (w, paths) in real.by_watcher() {
+                for path in paths {
+                    assert!(
+                        self.mode(table, path, w).is_some(),
+                        "{table:?} {path} {w} by watcher, step {step}"
+                    );
+                    by_watcher += 1;
+                }
+            }
+            assert_eq!(by_watcher, count, "{table:?} by watcher, step {step}");
+        }
+    }
 }
 
 /// Whether a recursive watch on `at` covers the valid path `path`.
