@@ -240,11 +240,13 @@ fn connect(shared: &Shared, slot: usize) -> Arc<Conn> {
     conn
 }
 
+/// The zxid of the change a one-shot watch on an existing node waits for.
+type ChangeZxid = fn(&Node) -> i64;
+
 /// What setWatches registers: each watch the client still holds, unless the change
 /// it waits for already happened after `relative_zxid` (then it fires at once).
 fn set_watches(model: &mut WatchModel, tree: &DataTree, conn: u64, r: &SetWatches2) {
-    // (the watches of existing nodes, their table, the zxid of the change they wait for)
-    let one_shots: [(&[String], Table, fn(&Node) -> i64); 2] = [
+    let one_shots: [(&[String], Table, ChangeZxid); 2] = [
         (&r.data_watches, Table::Data, |node| node.stat.mzxid),
         (&r.child_watches, Table::Child, |node| node.stat.pzxid),
     ];
