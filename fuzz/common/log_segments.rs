@@ -47,14 +47,9 @@ pub fn log_segments(data: &[u8]) {
         fs.put(&dir().join(segment_name(first)), file);
     }
     let env: Arc<dyn FileSystem> = fs.clone();
-    for path in fs.contents().keys() {
-        if let Ok(dump) = read_segment(&env, path) {
-            check_dump(
-                &fs.get(path).unwrap(),
-                &dump.header,
-                &dump.entries,
-                &dump.end,
-            );
+    for (path, file) in fs.contents() {
+        if let Ok(dump) = read_segment(&env, &path) {
+            check_dump(&file, &dump.header, &dump.entries, &dump.end);
         }
     }
     let mode = if control & 2 == 0 {
