@@ -1,7 +1,7 @@
-//! The write path in process: a sequence of requests (built from the input over a
-//! small namespace so they collide), prepared in batches against the tree plus what
-//! the batch already changed (`PrepContext` + `Pending`, as the pipeline does), then
-//! applied (`Applier`) in order. After each batch the tree's invariants are checked.
+//! The state machine in process: writes prepared and applied in batches as the
+//! pipeline does, reads through the server's read path registering, checking and
+//! removing watches, closed sessions and dropped connections. After each step the
+//! tree's invariants hold and the watch tables hold what the connections registered.
 #![no_main]
 
 #[path = "../common/targets.rs"]

@@ -112,6 +112,16 @@ fn zookeeper_files() {
 }
 
 #[test]
+fn log_segments() {
+    run("log_segments", targets::log_segments);
+}
+
+#[test]
+fn snapshot_file() {
+    run("snapshot_file", targets::snapshot_file);
+}
+
+#[test]
 fn state_machine() {
     run("state_machine", targets::state_machine);
     let mut rng = Rng(42);

@@ -7,6 +7,7 @@ use std::fs;
 use std::path::Path;
 
 use common::*;
+use ferrokeeper_storage::log::format::{segment_name, SegmentHeader};
 use ferrokeeper_storage::{Corruption, Error, Log, LogOptions, RecoveryMode, Repair};
 
 /// A log of one segment holding 1..=n, written in batches of 4, left as after a crash
@@ -299,6 +300,39 @@ fn bad_header_is_an_error_except_for_an_incomplete_last_segment() {
         );
         assert_eq!(replay(&recovery, 0).len() as i64, recovery.last_zxid());
     }
+}
+
+/// Found by the `log_segments` fuzz target (input `empty-segment-left-last` in its
+/// corpus): a segment holding only its header, followed by a last segment cut inside
+/// its header. The first open removed the last one, leaving the empty one last, which
+/// the second open then removed: recovery left something for the next open to repair.
+#[test]
+fn removing_an_incomplete_last_segment_removes_empty_ones_before_it_too() {
+    let dir = one_segment_log(3);
+    let empty = SegmentHeader {
+        first_zxid: 4,
+        prev_zxid: 3,
+    };
+    let empty_path = dir.path().join(segment_name(4));
+    fs::write(&empty_path, empty.encode()).unwrap();
+    let torn_path = dir.path().join(segment_name(5));
+    fs::write(&torn_path, &empty.encode()[..10]).unwrap();
+
+    let (log, recovery) = Log::open(dir.path(), opts()).unwrap();
+    drop(log);
+    let removed: Vec<_> = recovery
+        .repairs()
+        .iter()
+        .map(|r| match r {
+            Repair::RemovedIncompleteSegment { path, .. } => path.clone(),
+            other => panic!("{other}"),
+        })
+        .collect();
+    assert_eq!(removed, [torn_path, empty_path]);
+    assert_eq!(recovery.segments().len(), 1);
+    assert_eq!(replay(&recovery, 0), [1, 2, 3]);
+    let (_log, again) = Log::open(dir.path(), opts()).unwrap();
+    assert!(again.repairs().is_empty(), "{:?}", again.repairs());
 }
 
 #[test]

@@ -125,3 +125,27 @@ impl SessionTable {
         self.sessions.read().values().cloned().collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `zookeeper_files` fuzz target (its corpus keeps the input,
+    /// `negative-session-timeout`): a createSession with timeout -1, replayed at time 1,
+    /// overflowed the deadline's u64 addition.
+    #[test]
+    fn a_negative_timeout_counts_as_zero_instead_of_overflowing() {
+        let session = Session::new(1, [0; PASSWORD_LEN], -1, 1);
+        assert_eq!(session.deadline_ms(), 1);
+        session.touch(5);
+        assert_eq!(session.deadline_ms(), 5);
+        session.revalidate(i32::MIN, 7);
+        assert_eq!(session.deadline_ms(), 7);
+    }
+
+    #[test]
+    fn a_deadline_past_the_end_of_time_saturates() {
+        let session = Session::new(1, [0; PASSWORD_LEN], i32::MAX, u64::MAX - 1);
+        assert_eq!(session.deadline_ms(), u64::MAX);
+    }
+}

@@ -301,6 +301,7 @@ pub(crate) fn recover(
             break;
         }
     }
+    r.remove_empty_last_segments()?;
     if r.changed_dir {
         fs.sync_dir(dir).ctx("fsync", dir)?;
     }
@@ -539,6 +540,20 @@ impl Recoverer<'_> {
             path: path.to_owned(),
             dropped_bytes: nonzero_extent(data),
         });
+        Ok(())
+    }
+
+    /// Removes the segments without a record at the end of the log. Removing an
+    /// incomplete last segment, or setting damaged ones aside, can leave one that holds
+    /// only its header (which no writer leaves behind) last; the next open would remove
+    /// it then, and recovery must leave nothing for the next open to repair.
+    fn remove_empty_last_segments(&mut self) -> Result<()> {
+        while let Some(info) = self.segments.pop_if(|s| s.records == 0) {
+            let file = self.fs.open(&info.path, false).ctx("open", &info.path)?;
+            let data = env::read_prefix(file.as_ref(), info.len).ctx("read", &info.path)?;
+            drop(file);
+            self.remove_incomplete(&info.path, &data)?;
+        }
         Ok(())
     }
 

@@ -132,7 +132,8 @@ impl SnapshotTrailer {
             content_len: be_u64(&b[16..24]),
             body_crc: be_u32(&b[24..28]),
         };
-        let expected = (HEADER_LEN + TRAILER_LEN) as u64 + trailer.body_len;
+        // A damaged length can be near u64::MAX: no file is that long.
+        let expected = ((HEADER_LEN + TRAILER_LEN) as u64).checked_add(trailer.body_len)?;
         (expected == file_len).then_some(trailer)
     }
 }
@@ -170,5 +171,21 @@ mod tests {
         let mut b = t.encode();
         b[9] ^= 1;
         assert_eq!(SnapshotTrailer::decode(&b, 74), None);
+    }
+
+    /// Found while writing the `snapshot_file` fuzz target, whose checksum-fixing mode
+    /// reaches it (input `trailer-body-len-overflow` in its corpus): a trailer whose
+    /// checksum verifies but whose body length is near u64::MAX overflowed the
+    /// expected file length.
+    #[test]
+    fn a_body_length_past_any_file_length_is_rejected() {
+        for body_len in [u64::MAX, u64::MAX - 63, u64::MAX - 64] {
+            let t = SnapshotTrailer {
+                body_len,
+                content_len: 0,
+                body_crc: 0,
+            };
+            assert_eq!(SnapshotTrailer::decode(&t.encode(), 96), None, "{body_len}");
+        }
     }
 }

@@ -16,7 +16,9 @@ use crate::error::{Corruption, Error, IoContext, Result};
 /// Bytes read from the file at a time.
 const READ_CHUNK: usize = 1 << 20;
 
-/// Reads and checks a snapshot's header and trailer (not its body).
+/// Reads and checks a snapshot's header and trailer (not its body). Uncompressed, the
+/// content is the body: a trailer giving them different lengths was not written by
+/// [`super::SnapshotWriter`], and a snapshot that verifies must load.
 fn open_checked(
     fs: &Arc<dyn FileSystem>,
     path: &Path,
@@ -51,6 +53,7 @@ fn open_checked(
     let trailer_at = file_len - TRAILER_LEN as u64;
     env::read_exact_at(file.as_ref(), &mut tail, trailer_at).ctx("read", path)?;
     let trailer = SnapshotTrailer::decode(&tail, file_len)
+        .filter(|t| header.compressed || t.content_len == t.body_len)
         .ok_or_else(|| corrupt(trailer_at, Corruption::BadTrailer))?;
     let info = SnapshotInfo {
         path: path.to_owned(),
@@ -277,6 +280,46 @@ impl Read for SnapshotReader {
                 }),
                 err => Err(io::Error::new(io::ErrorKind::InvalidData, err)),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `snapshot_file` fuzz target (input `plain-content-len-mismatch` in
+    /// its corpus): a plain snapshot whose trailer verifies but states a content length
+    /// other than its body's verified, and then failed to load, so recovery would pick
+    /// it over an older snapshot that loads.
+    #[test]
+    fn a_plain_snapshot_whose_trailer_misstates_its_content_length_does_not_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = b"content";
+        let file = |content_len| {
+            let trailer = SnapshotTrailer {
+                body_len: body.len() as u64,
+                content_len,
+                body_crc: crc32c::crc32c(body),
+            };
+            let header = SnapshotHeader {
+                zxid: 1,
+                compressed: false,
+            };
+            [&header.encode()[..], body, &trailer.encode()].concat()
+        };
+        let path = dir.path().join("snapshot.1");
+        std::fs::write(&path, file(body.len() as u64)).unwrap();
+        assert_eq!(verify(&path).unwrap().content_len, body.len() as u64);
+        std::fs::write(&path, file(3)).unwrap();
+        match verify(&path) {
+            Err(Error::CorruptSnapshot { kind, offset, .. }) => {
+                assert_eq!(
+                    (kind, offset),
+                    (Corruption::BadTrailer, 32 + body.len() as u64)
+                )
+            }
+            other => panic!("verified: {other:?}"),
         }
     }
 }
