@@ -17,7 +17,7 @@ use super::ImportError;
 use crate::tree::{DataTree, PersistedStat};
 
 /// "ZKSN".
-const SNAPSHOT_MAGIC: i32 = 0x5a4b_534e;
+pub(super) const SNAPSHOT_MAGIC: i32 = 0x5a4b_534e;
 /// ReferenceCountedACLCache.OPEN_UNSAFE_ACL_ID: world:anyone with every permission.
 const OPEN_ACL_ID: i64 = -1;
 

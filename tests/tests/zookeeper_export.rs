@@ -1,0 +1,244 @@
+//! Moving back from Ferrokeeper to Apache ZooKeeper 3.8 with `ferrokeeper snapshot
+//! export-zookeeper`: ZooKeeper runs, Ferrokeeper takes its directory over and takes
+//! writes, the state is exported into ZooKeeper's own `version-2`, and ZooKeeper starts
+//! on it on the same port:
+//!
+//! - every node's data, stat (all fields) and ACL are as Ferrokeeper had them:
+//!   digest ACLs, sequential nodes, containers, TTL nodes, ephemerals;
+//! - the sessions are in ZooKeeper's session table with their ephemerals; a client
+//!   whose session began on ZooKeeper, connected through both switches, keeps its
+//!   session and ephemerals; a session that began on Ferrokeeper has a password
+//!   ZooKeeper cannot check, so its client is told the session expired and its
+//!   ephemerals go after the session timeout, as for a client away too long;
+//! - zxids go on above the exported one;
+//! - ZooKeeper's own SnapshotFormatter reads the file;
+//! - Ferrokeeper takes the export over again with the same tree (the round trip);
+//! - the tool refuses while a server runs on the directory, and refuses to write
+//!   below ZooKeeper files that are not older than the export.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use ferrokeeper_tests::clients::{install_clients, run_bounded, ZK_JAR};
+use ferrokeeper_tests::state::{assert_same_tree, max_zxid, populate, read_tree, Tree, BOB};
+use ferrokeeper_tests::zkc::{connect, connect_as, ephemeral, open, persistent, within};
+use ferrokeeper_tests::{
+    binary, eventually, four_letter_word, free_port, scratch_dir, Launch, ServerProcess,
+};
+use zookeeper_client as zk;
+
+/// `ferrokeeper snapshot export-zookeeper --data-dir <data> --out <out>`: its exit
+/// status, stdout and stderr.
+fn export(data: &Path, out: &Path) -> (bool, String, String) {
+    let mut command = Command::new(binary());
+    command
+        .args(["snapshot", "export-zookeeper", "--data-dir"])
+        .arg(data)
+        .arg("--out")
+        .arg(out);
+    let done = run_bounded(command, Duration::from_secs(60));
+    (done.success(), done.stdout, done.stderr)
+}
+
+/// A client with a 30 s session that follows the server across restarts on its port.
+async fn long_session(server: &ServerProcess) -> zk::Client {
+    within(
+        zk::Client::connector()
+            .with_session_timeout(Duration::from_secs(30))
+            .connect(&server.connect_string()),
+    )
+    .await
+    .expect("connect")
+}
+
+/// A container with a child: what `populate` does not make.
+async fn container(client: &zk::Client) {
+    within(client.create("/box", b"", &open(zk::CreateMode::Container)))
+        .await
+        .unwrap();
+    within(client.create("/box/item", b"in a container", &persistent()))
+        .await
+        .unwrap();
+}
+
+async fn ttl_node(client: &zk::Client) {
+    let ttl = open(zk::CreateMode::Persistent).with_ttl(Duration::from_secs(3600));
+    within(client.create("/ttl", b"lives an hour", &ttl))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zookeeper_starts_on_the_export_with_every_node_and_session() {
+    install_clients();
+    let dir = scratch_dir("export-back");
+    let port = free_port();
+    let extended = ["--extended-types"];
+
+    // ZooKeeper first: a session that will live through both switches.
+    let mut zookeeper = ServerProcess::start_zookeeper_on(&dir, port, &extended);
+    let survivor = long_session(&zookeeper).await;
+    within(survivor.create("/survivor", b"since zookeeper", &ephemeral()))
+        .await
+        .unwrap();
+    zookeeper.kill();
+
+    // Ferrokeeper takes over and takes writes, from old and new sessions.
+    let mut ferrokeeper = Launch::new(&dir).port(port).args(&extended).start();
+    let writer = connect_as(&ferrokeeper, BOB).await;
+    populate(&writer).await;
+    container(&writer).await;
+    ttl_node(&writer).await;
+    within(survivor.create("/survivor-2", b"made on ferrokeeper", &ephemeral()))
+        .await
+        .unwrap();
+    let born = connect(&ferrokeeper).await;
+    let born_id = born.session_id().0;
+    within(born.create("/born", b"", &ephemeral()))
+        .await
+        .unwrap();
+    let seq = open(zk::CreateMode::EphemeralSequential);
+    within(born.create("/app/seq/born-", b"", &seq))
+        .await
+        .unwrap();
+    let before = read_tree(&writer).await;
+    let exported_zxid = max_zxid(&before);
+    drop(writer);
+
+    // The tool refuses while the server holds the directory, and writes nothing.
+    let (ok, _, stderr) = export(&dir, &dir);
+    assert!(!ok && stderr.contains("is locked"), "{stderr}");
+    let versions: Vec<_> = std::fs::read_dir(dir.join("version-2"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !versions.iter().any(|n| n.starts_with("snapshot.")),
+        "{versions:?}"
+    );
+
+    // Stopped (SIGTERM keeps the sessions), exported into ZooKeeper's own dataDir.
+    assert!(ferrokeeper.terminate().is_some_and(|s| s.success()));
+    let (ok, stdout, stderr) = export(&dir, &dir);
+    assert!(ok, "export failed: {stderr}");
+    let snapshot = dir.join(format!("version-2/snapshot.{exported_zxid:x}"));
+    assert_eq!(stdout.trim(), snapshot.display().to_string(), "{stderr}");
+    assert!(stderr.contains("2 sessions"), "{stderr}");
+    let copy = scratch_dir("export-copy");
+    std::fs::create_dir_all(copy.join("version-2")).unwrap();
+    std::fs::copy(
+        &snapshot,
+        copy.join("version-2").join(snapshot.file_name().unwrap()),
+    )
+    .unwrap();
+
+    // Again: ZooKeeper's directory now holds a snapshot at that zxid; refused.
+    let (ok, _, stderr) = export(&dir, &dir);
+    assert!(
+        !ok && stderr.contains("already holds ZooKeeper files"),
+        "{stderr}"
+    );
+
+    snapshot_formatter_reads(&snapshot, &before);
+
+    // ZooKeeper on the export, same port: the survivor reconnects by itself.
+    let zookeeper = ServerProcess::start_zookeeper_on(&dir, port, &extended);
+    let reader = connect_as(&zookeeper, BOB).await;
+    let after = read_tree(&reader).await;
+    assert_same_tree(&before, &after);
+    let mut ephemerals = within(survivor.list_ephemerals("/")).await.unwrap();
+    ephemerals.sort();
+    assert_eq!(ephemerals, ["/survivor", "/survivor-2"]);
+    let stat = within(survivor.check_stat("/survivor-2"))
+        .await
+        .unwrap()
+        .expect("the survivor's ephemeral made on Ferrokeeper");
+    assert_eq!(stat.ephemeral_owner, survivor.session_id().0);
+
+    // The session that began on Ferrokeeper is in ZooKeeper's session table with its
+    // ephemerals; ZooKeeper cannot check its password, so its client hears Expired.
+    let dump = four_letter_word(zookeeper.addr, "dump").expect("dump");
+    assert!(dump.contains(&format!("0x{born_id:x}")), "{dump}");
+    assert!(dump.contains("/born"), "{dump}");
+    let expired = eventually(Duration::from_secs(20), || {
+        born.state() == zk::SessionState::Expired
+    });
+    assert!(expired, "state {:?}", born.state());
+
+    // Zxids go on above the export.
+    let (stat, _) = within(reader.create("/back-on-zookeeper", b"", &persistent()))
+        .await
+        .unwrap();
+    assert!(stat.czxid > exported_zxid, "0x{:x}", stat.czxid);
+    // The Ferrokeeper-born session expires after its timeout (10 s) and its
+    // ephemerals with it.
+    let gone = eventually(Duration::from_secs(30), || {
+        four_letter_word(zookeeper.addr, "dump").is_some_and(|d| !d.contains("/born"))
+    });
+    assert!(
+        gone,
+        "the Ferrokeeper-born session's ephemerals go at its expiry"
+    );
+    drop((reader, survivor, born, zookeeper));
+
+    // The round trip: Ferrokeeper takes the export over with the same tree.
+    let ferrokeeper = Launch::new(&copy).args(&extended).start();
+    let reader = connect_as(&ferrokeeper, BOB).await;
+    assert_same_tree(&before, &read_tree(&reader).await);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&copy);
+}
+
+/// ZooKeeper's `SnapshotFormatter` reads the file: its checksum holds and it lists
+/// every node and both sessions.
+fn snapshot_formatter_reads(snapshot: &Path, tree: &Tree) {
+    let jar = std::env::var("ZK_JAR").unwrap_or_else(|_| ZK_JAR.into());
+    let mut command = Command::new("java");
+    command
+        .args(["-cp", &jar, "org.apache.zookeeper.server.SnapshotFormatter"])
+        .arg(snapshot);
+    let done = run_bounded(command, Duration::from_secs(60));
+    assert!(
+        done.success(),
+        "SnapshotFormatter: {:?}\n{}\n{}",
+        done.status,
+        done.stdout,
+        done.stderr
+    );
+    for path in tree.keys().filter(|p| p.as_str() != "/") {
+        assert!(
+            done.stdout.lines().any(|line| line == path),
+            "{path} not listed:\n{}",
+            done.stdout
+        );
+    }
+    assert!(
+        done.stdout
+            .contains("Session Details (sid, timeout, ephemeralCount):"),
+        "{}",
+        done.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_of_a_fresh_directory_starts_zookeeper() {
+    install_clients();
+    let dir = scratch_dir("export-fresh");
+    let out = scratch_dir("export-fresh-out");
+    let mut ferrokeeper = Launch::new(&dir).start();
+    let client = connect(&ferrokeeper).await;
+    container(&client).await;
+    let before = read_tree(&client).await;
+    drop(client);
+    assert!(ferrokeeper.terminate().is_some_and(|s| s.success()));
+    let (ok, _, stderr) = export(&dir, &out);
+    assert!(ok, "{stderr}");
+    // No --extended-types on either side: containers need none.
+    let zookeeper = ServerProcess::start_zookeeper_on(&out, free_port(), &[]);
+    let client = connect(&zookeeper).await;
+    assert_same_tree(&before, &read_tree(&client).await);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&out);
+}
