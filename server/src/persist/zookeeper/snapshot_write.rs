@@ -221,15 +221,15 @@ mod tests {
             Acl::new(Perms::ALL, "digest", "bob:HSNCM5SwbAvwd6RSsrzJ8zkPw+w="),
             Acl::new(Perms::READ, "world", "anyone"),
         ];
-        let nodes: [(&str, Option<&'static [u8]>, &Vec<Acl>, i64); 5] = [
-            ("/app", Some(b"hello"), &open, 0),
-            ("/app/secret", Some(b""), &digest, 0),
+        let hello = Some(Bytes::from_static(b"hello"));
+        let nodes = [
+            ("/app", hello.clone(), &open, 0),
+            ("/app/secret", Some(Bytes::new()), &digest, 0),
             ("/app/null", None, &open, 0),
-            ("/app/eph", Some(b"e"), &digest, 0x0100_0000_0000_0007),
+            ("/app/eph", hello, &digest, 0x0100_0000_0000_0007),
             ("/box", None, &open, i64::MIN),
         ];
         for (i, (path, data, acl, owner)) in nodes.into_iter().enumerate() {
-            let data = data.map(Bytes::from_static);
             tree.restore(path, data, acl.clone(), stat(10 + i as i64, owner))
                 .unwrap();
         }
