@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod docker_entrypoint;
 pub mod net;
 pub mod ops;
 pub mod persist;
