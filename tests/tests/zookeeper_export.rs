@@ -7,9 +7,10 @@
 //!   digest ACLs, sequential nodes, containers, TTL nodes, ephemerals;
 //! - the sessions are in ZooKeeper's session table with their ephemerals; a client
 //!   whose session began on ZooKeeper, connected through both switches, keeps its
-//!   session and ephemerals; a session that began on Ferrokeeper has a password
-//!   ZooKeeper cannot check, so its client is told the session expired and its
-//!   ephemerals go after the session timeout, as for a client away too long;
+//!   session and ephemerals, and so does one whose session began on Ferrokeeper when
+//!   `ferrokeeper.session.zookeeperPasswords` gave it ZooKeeper's password. Without
+//!   it the password is random, ZooKeeper cannot check it, and the client is told
+//!   its session expired (its ephemerals go after the session timeout);
 //! - zxids go on above the exported one;
 //! - ZooKeeper's own SnapshotFormatter reads the file;
 //! - Ferrokeeper takes the export over again with the same tree (the round trip);
@@ -41,11 +42,15 @@ fn export(data: &Path, out: &Path) -> (bool, String, String) {
     (done.success(), done.stdout, done.stderr)
 }
 
-/// A client with a 30 s session that follows the server across restarts on its port.
+/// Both servers allow sessions this long, so that the clients' sessions outlive
+/// the switches (JVM starts on a loaded machine included).
+const LONG_SESSIONS: &str = "maxSessionTimeout=120000";
+
+/// A client with a 120 s session that follows the server across restarts on its port.
 async fn long_session(server: &ServerProcess) -> zk::Client {
     within(
         zk::Client::connector()
-            .with_session_timeout(Duration::from_secs(30))
+            .with_session_timeout(Duration::from_secs(120))
             .connect(&server.connect_string()),
     )
     .await
@@ -74,7 +79,7 @@ async fn zookeeper_starts_on_the_export_with_every_node_and_session() {
     install_clients();
     let dir = scratch_dir("export-back");
     let port = free_port();
-    let extended = ["--extended-types"];
+    let extended = ["--extended-types", "--set", LONG_SESSIONS];
 
     // ZooKeeper first: a session that will live through both switches.
     let mut zookeeper = ServerProcess::start_zookeeper_on(&dir, port, &extended);
@@ -84,8 +89,18 @@ async fn zookeeper_starts_on_the_export_with_every_node_and_session() {
         .unwrap();
     zookeeper.kill();
 
-    // Ferrokeeper takes over and takes writes, from old and new sessions.
-    let mut ferrokeeper = Launch::new(&dir).port(port).args(&extended).start();
+    // Ferrokeeper takes over and takes writes, from old and new sessions; new ones
+    // get passwords ZooKeeper can check.
+    let mut ferrokeeper = Launch::new(&dir)
+        .port(port)
+        .args(&[
+            "--extended-types",
+            "--set",
+            LONG_SESSIONS,
+            "--set",
+            "ferrokeeper.session.zookeeperPasswords=true",
+        ])
+        .start();
     let writer = connect_as(&ferrokeeper, BOB).await;
     populate(&writer).await;
     container(&writer).await;
@@ -93,8 +108,7 @@ async fn zookeeper_starts_on_the_export_with_every_node_and_session() {
     within(survivor.create("/survivor-2", b"made on ferrokeeper", &ephemeral()))
         .await
         .unwrap();
-    let born = connect(&ferrokeeper).await;
-    let born_id = born.session_id().0;
+    let born = long_session(&ferrokeeper).await;
     within(born.create("/born", b"", &ephemeral()))
         .await
         .unwrap();
@@ -146,13 +160,23 @@ async fn zookeeper_starts_on_the_export_with_every_node_and_session() {
         "{stderr}"
     );
 
-    snapshot_formatter_reads(&snapshot, &before);
-
     // ZooKeeper on the export, same port: the survivor reconnects by itself.
     let zookeeper = ServerProcess::start_zookeeper_on(&dir, port, &extended);
+    // (ZooKeeper rewrites the snapshot in its dataDir at start; the copy is the export.)
+    snapshot_formatter_reads(
+        &copy.join("version-2").join(snapshot.file_name().unwrap()),
+        &before,
+    );
     let reader = connect_as(&zookeeper, BOB).await;
     let after = read_tree(&reader).await;
     assert_same_tree(&before, &after);
+    // The clients were cut off for a while: their reconnect backoff has grown.
+    for client in [&survivor, &born] {
+        let back = eventually(Duration::from_secs(60), || {
+            client.state() == zk::SessionState::SyncConnected
+        });
+        assert!(back, "state {:?}", client.state());
+    }
     let mut ephemerals = within(survivor.list_ephemerals("/")).await.unwrap();
     ephemerals.sort();
     assert_eq!(ephemerals, ["/survivor", "/survivor-2"]);
@@ -162,30 +186,18 @@ async fn zookeeper_starts_on_the_export_with_every_node_and_session() {
         .expect("the survivor's ephemeral made on Ferrokeeper");
     assert_eq!(stat.ephemeral_owner, survivor.session_id().0);
 
-    // The session that began on Ferrokeeper is in ZooKeeper's session table with its
-    // ephemerals; ZooKeeper cannot check its password, so its client hears Expired.
-    let dump = four_letter_word(zookeeper.addr, "dump").expect("dump");
-    assert!(dump.contains(&format!("0x{born_id:x}")), "{dump}");
-    assert!(dump.contains("/born"), "{dump}");
-    let expired = eventually(Duration::from_secs(20), || {
-        born.state() == zk::SessionState::Expired
-    });
-    assert!(expired, "state {:?}", born.state());
+    // The session that began on Ferrokeeper goes on too, with its ephemerals.
+    let mut ephemerals = within(born.list_ephemerals("/")).await.unwrap();
+    ephemerals.sort();
+    assert_eq!(ephemerals.len(), 2, "{ephemerals:?}");
+    assert_eq!(ephemerals[0], "/app/seq/born-0000000005");
+    assert_eq!(ephemerals[1], "/born");
 
     // Zxids go on above the export.
     let (stat, _) = within(reader.create("/back-on-zookeeper", b"", &persistent()))
         .await
         .unwrap();
     assert!(stat.czxid > exported_zxid, "0x{:x}", stat.czxid);
-    // The Ferrokeeper-born session expires after its timeout (10 s) and its
-    // ephemerals with it.
-    let gone = eventually(Duration::from_secs(30), || {
-        four_letter_word(zookeeper.addr, "dump").is_some_and(|d| !d.contains("/born"))
-    });
-    assert!(
-        gone,
-        "the Ferrokeeper-born session's ephemerals go at its expiry"
-    );
     drop((reader, survivor, born, zookeeper));
 
     // The round trip: Ferrokeeper takes the export over with the same tree.
@@ -227,23 +239,45 @@ fn snapshot_formatter_reads(snapshot: &Path, tree: &Tree) {
     );
 }
 
+/// Ferrokeeper's default random passwords: the session is exported and ZooKeeper
+/// keeps its ephemerals for its timeout, but cannot check the password the client
+/// comes back with, so the client hears Expired and the ephemerals go.
 #[tokio::test(flavor = "multi_thread")]
-async fn export_of_a_fresh_directory_starts_zookeeper() {
+async fn a_session_with_a_random_password_expires_on_zookeeper() {
     install_clients();
     let dir = scratch_dir("export-fresh");
     let out = scratch_dir("export-fresh-out");
-    let mut ferrokeeper = Launch::new(&dir).start();
+    let port = free_port();
+    let mut ferrokeeper = Launch::new(&dir).port(port).start();
     let client = connect(&ferrokeeper).await;
+    let session = client.session_id().0;
     container(&client).await;
+    within(client.create("/mine", b"", &ephemeral()))
+        .await
+        .unwrap();
     let before = read_tree(&client).await;
-    drop(client);
     assert!(ferrokeeper.terminate().is_some_and(|s| s.success()));
+    // Into another directory, which did not exist as a ZooKeeper dataDir.
     let (ok, _, stderr) = export(&dir, &out);
     assert!(ok, "{stderr}");
     // No --extended-types on either side: containers need none.
-    let zookeeper = ServerProcess::start_zookeeper_on(&out, free_port(), &[]);
-    let client = connect(&zookeeper).await;
-    assert_same_tree(&before, &read_tree(&client).await);
+    let zookeeper = ServerProcess::start_zookeeper_on(&out, port, &[]);
+    let dump = four_letter_word(zookeeper.addr, "dump").expect("dump");
+    assert!(
+        dump.contains(&format!("0x{session:x}")) && dump.contains("/mine"),
+        "{dump}"
+    );
+    let reader = connect(&zookeeper).await;
+    assert_same_tree(&before, &read_tree(&reader).await);
+    let expired = eventually(Duration::from_secs(20), || {
+        client.state() == zk::SessionState::Expired
+    });
+    assert!(expired, "state {:?}", client.state());
+    // ZooKeeper expires the session after its timeout (10 s), its ephemeral with it.
+    let gone = eventually(Duration::from_secs(30), || {
+        four_letter_word(zookeeper.addr, "dump").is_some_and(|d| !d.contains("/mine"))
+    });
+    assert!(gone, "the session's ephemeral goes at its expiry");
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&out);
 }

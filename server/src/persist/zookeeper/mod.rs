@@ -30,6 +30,7 @@ use crate::session::{Session, SessionTable};
 use crate::tree::DataTree;
 use files::ZkFile;
 pub use files::ZkFiles;
+pub use password::zookeeper_password;
 use txn_log::ZkLog;
 
 /// Why ZooKeeper's files could not be taken over.
