@@ -15,6 +15,7 @@ pub mod files;
 mod password;
 mod snapshot;
 mod snapshot_write;
+mod stat;
 mod txn;
 mod txn_log;
 

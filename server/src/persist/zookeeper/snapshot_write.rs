@@ -11,14 +11,15 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use bytes::BytesMut;
-use ferrokeeper_protocol::records::persistence::{DataNodeRecord, FileHeader, StatPersisted};
+use ferrokeeper_protocol::records::persistence::{DataNodeRecord, FileHeader};
 use ferrokeeper_protocol::records::Acl;
 use ferrokeeper_protocol::Jute;
 use ferrokeeper_storage::env::{FileSystem, StdFileSystem};
 
 use super::files::VERSION_DIR;
 use super::snapshot::SNAPSHOT_MAGIC;
-use crate::tree::{DataTree, PersistedStat};
+use super::stat::stat_persisted;
+use crate::tree::DataTree;
 
 /// FileSnap.dbId.
 const DB_ID: i64 = -1;
@@ -127,20 +128,6 @@ impl AclTable {
     }
 }
 
-fn stat_persisted(s: &PersistedStat) -> StatPersisted {
-    StatPersisted {
-        czxid: s.czxid,
-        mzxid: s.mzxid,
-        ctime: s.ctime,
-        mtime: s.mtime,
-        version: s.version,
-        cversion: s.cversion,
-        aversion: s.aversion,
-        ephemeral_owner: s.ephemeral_owner,
-        pzxid: s.pzxid,
-    }
-}
-
 /// SnapStream's CheckedOutputStream: an Adler-32 over every byte written, seals
 /// included.
 struct CheckedStream<W> {
@@ -186,6 +173,7 @@ mod tests {
     use super::*;
     use crate::persist::zookeeper::files::{Compression, ZkFile};
     use crate::persist::zookeeper::snapshot;
+    use crate::tree::PersistedStat;
 
     type Contents = BTreeMap<String, (Option<Bytes>, Vec<Acl>, PersistedStat)>;
 
