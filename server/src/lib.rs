@@ -9,7 +9,8 @@
 //! - [`session`]: sessions and their expiry; [`auth`]: identities and ACL checks;
 //!   [`reaper`]: container and TTL node removal; [`config`]: zoo.cfg.
 //!
-//! [`tools`] holds the operator subcommands (`log dump`, `snapshot dump|take`).
+//! [`tools`] holds the operator subcommands (`log dump`, `snapshot
+//! dump|take|export-zookeeper`); [`docker_entrypoint`] the container image's start.
 
 pub mod admin;
 pub mod auth;
