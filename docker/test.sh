@@ -390,6 +390,7 @@ stop_check "$CID"
 # official image writes them, not a running ensemble.
 echo "== compose file for a zookeeper:3.8 ensemble (ZOO_MY_ID, ZOO_SERVERS): generated files"
 E=$TMP/ensemble
+mkdir -p "$E"
 SERVERS='server.1=zoo1:2888:3888;2181 server.2=zoo2:2888:3888;2181 server.3=zoo3:2888:3888;2181'
 {
     echo "version: '3.1'"
