@@ -62,17 +62,15 @@ echo "    $version: static, ok"
 # --- 2. build context -------------------------------------------------------------
 CTX=$(mktemp -d "${TMPDIR:-/tmp}/ferrokeeper-docker.XXXXXX")
 trap 'rm -rf "$CTX"' EXIT
-mkdir -p "$CTX/rootfs/conf" "$CTX/rootfs/tmp" "$CTX/data"
+mkdir -p "$CTX/rootfs/tmp" "$CTX/conf" "$CTX/data" "$CTX/datalog"
 case "$STRIP" in
     debug) strip --strip-debug -o "$CTX/rootfs/ferrokeeper" "$BIN" ;;
     all) strip -o "$CTX/rootfs/ferrokeeper" "$BIN" ;;
     none) cp "$BIN" "$CTX/rootfs/ferrokeeper" ;;
     *) die "STRIP must be debug, all or none (got $STRIP)" ;;
 esac
-cp "$HERE/zoo.cfg" "$CTX/rootfs/conf/zoo.cfg"
 cp "$HERE/Dockerfile" "$CTX/Dockerfile"
-chmod 0755 "$CTX/rootfs" "$CTX/rootfs/conf" "$CTX/rootfs/ferrokeeper" "$CTX/data"
-chmod 0644 "$CTX/rootfs/conf/zoo.cfg"
+chmod 0755 "$CTX/rootfs" "$CTX/rootfs/ferrokeeper" "$CTX/conf" "$CTX/data" "$CTX/datalog"
 chmod 1777 "$CTX/rootfs/tmp"
 
 # --- 3. image -----------------------------------------------------------------------

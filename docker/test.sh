@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build the ferrokeeper image (docker/build.sh) and check that a container of it
-# serves real ZooKeeper clients, honours a mounted zoo.cfg and stops cleanly.
+# serves real ZooKeeper clients, honours a mounted zoo.cfg and the official
+# zookeeper image's ZOO_* variables (in compose files written for zookeeper:3.8),
+# and stops cleanly.
 #
 # Usage: docker/test.sh
 #
@@ -12,11 +14,10 @@
 #   CLIENT_TIMEOUT  bound on one client run in seconds (default 30)
 #   STOP_LIMIT      `docker stop` must take fewer seconds than this (default 5)
 #   VERBOSE=1       print client output and container logs
-#   REQUIRE_KAZOO=1 fail instead of skipping the kazoo check when kazoo is missing
 #
-# Needs: docker, bash, timeout; java and /usr/share/java/zookeeper.jar (Debian's
-# `zookeeper` package, installed with apt-get when missing and running as root);
-# Python kazoo is used too when importable.
+# Needs: docker, docker compose (or docker-compose), bash, timeout; java and
+# /usr/share/java/zookeeper.jar (Debian's `zookeeper` package, installed with
+# apt-get when missing and running as root); Python kazoo (`pip install kazoo`).
 #
 # Containers publish their port on 127.0.0.1 only (a random free port) and are
 # removed on exit, with their anonymous volumes, whatever happens. Every wait is
@@ -35,6 +36,7 @@ PYTHON=${PYTHON:-python3}
 PASSED=0
 FAILED=0
 CONTAINERS=()
+COMPOSE_FILES=()
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferrokeeper-docker-test.XXXXXX")
 T_START=$(date +%s)
 
@@ -62,6 +64,13 @@ cleanup() {
         fi
         timeout 30 docker rm -f -v "$c" >/dev/null 2>&1
     done
+    for f in "${COMPOSE_FILES[@]}"; do
+        if [ $rc -ne 0 ]; then
+            echo "--- last log lines of $f ---"
+            timeout 20 $COMPOSE -p "$(project_of "$f")" -f "$f" logs --no-color --tail 30 2>&1 | sed 's/^/    /'
+        fi
+        timeout 60 $COMPOSE -p "$(project_of "$f")" -f "$f" down -v >/dev/null 2>&1
+    done
     if [ "${REMOVE_IMAGE:-0}" = 1 ]; then
         timeout 30 docker rmi "$IMAGE" >/dev/null 2>&1 && log "removed image $IMAGE"
     fi
@@ -77,6 +86,36 @@ trap 'FAILED=$((FAILED + 1)); echo "docker/test.sh: FAIL: terminated" >&2; exit 
 # four PORT WORD: send a four-letter word to 127.0.0.1:PORT, print the reply.
 four() {
     timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf %s "$2" >&3 && cat <&3' _ "$1" "$2" 2>/dev/null
+}
+
+# project_of FILE: the compose project name of a test's compose file.
+project_of() { echo "fktest$SUFFIX$(basename "$(dirname "$1")")"; }
+
+# compose_up FILE: start a compose file's services, remember it for cleanup.
+compose_up() {
+    COMPOSE_FILES+=("$1")
+    timeout 120 $COMPOSE -p "$(project_of "$1")" -f "$1" up -d >"$TMP/compose.out" 2>&1 ||
+        die "$COMPOSE up ($1) failed: $(cat "$TMP/compose.out")"
+}
+
+# compose_id FILE SERVICE: the container id of a service.
+compose_id() {
+    timeout 20 $COMPOSE -p "$(project_of "$1")" -f "$1" ps -q "$2" 2>/dev/null | head -1
+}
+
+# exit_code CONTAINER: waits (bounded) for it to exit, prints its exit code.
+exit_code() {
+    local i
+    for i in $(seq 1 $((READY_TIMEOUT * 5))); do
+        [ "$(timeout 10 docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = false ] && break
+        sleep 0.2
+    done
+    timeout 10 docker inspect -f '{{.State.Running}} {{.State.ExitCode}}' "$1" 2>/dev/null | sed -n 's/^false //p'
+}
+
+# same_file WHAT FILE EXPECTED-TEXT: the file holds exactly that text.
+same_file() {
+    if [ -f "$2" ] && [ "$(cat "$2"; echo .)" = "$3." ]; then ok "$1"; else fail "$1: $2 holds '$(cat "$2" 2>&1)', expected '$3'"; fi
 }
 
 # start NAME DOCKER-RUN-ARGS... : start a container, remember it for cleanup.
@@ -162,8 +201,15 @@ if ! { command -v java >/dev/null && [ -f "$ZK_JAR" ]; }; then
     command -v java >/dev/null && [ -f "$ZK_JAR" ] ||
         die "need java and $ZK_JAR (apt-get install zookeeper, as root)"
 fi
-HAVE_KAZOO=0
-timeout 30 "$PYTHON" -c 'import kazoo' >/dev/null 2>&1 && HAVE_KAZOO=1
+timeout 30 "$PYTHON" -c 'import kazoo' >/dev/null 2>&1 ||
+    die "kazoo not importable by $PYTHON (pip install kazoo; cargo test installs it)"
+if timeout 20 docker compose version >/dev/null 2>&1; then
+    COMPOSE="docker compose"
+elif command -v docker-compose >/dev/null; then
+    COMPOSE=docker-compose
+else
+    die "neither docker compose nor docker-compose found"
+fi
 
 # --- build -----------------------------------------------------------------------------
 if [ "${SKIP_BUILD:-0}" = 1 ]; then
@@ -177,8 +223,8 @@ timeout 20 docker image inspect "$IMAGE" >/dev/null 2>&1 || die "image $IMAGE no
 
 echo "== image $IMAGE"
 cfg=$(timeout 20 docker image inspect -f '{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{.Config.User}} {{json .Config.ExposedPorts}} {{json .Config.Volumes}}' "$IMAGE")
-expected='["/ferrokeeper"] ["/conf/zoo.cfg"] 65532:65532 {"2181/tcp":{}} {"/data":{}}'
-if [ "$cfg" = "$expected" ]; then ok "entrypoint, cmd, user, port, volume"; else fail "image config is '$cfg', expected '$expected'"; fi
+expected='["/ferrokeeper","--docker-entrypoint"] null 65532:65532 {"2181/tcp":{}} {"/data":{},"/datalog":{}}'
+if [ "$cfg" = "$expected" ]; then ok "entrypoint, cmd, user, port, volumes"; else fail "image config is '$cfg', expected '$expected'"; fi
 
 SUFFIX=$$-$RANDOM
 
@@ -197,8 +243,7 @@ if [ $ZKRC -eq 0 ] && grep -q '^Created /docker-test' <<<"$ZKOUT"; then ok "zkCl
 zkcli "$PORT" get /docker-test
 if [ $ZKRC -eq 0 ] && grep -qx 'hello' <<<"$ZKOUT"; then ok "zkCli get /docker-test -> hello"; else fail "zkCli get /docker-test (rc=$ZKRC): $ZKOUT"; fi
 
-if [ $HAVE_KAZOO = 1 ]; then
-    cat >"$TMP/kazoo_check.py" <<'EOF'
+cat >"$TMP/kazoo_check.py" <<'EOF'
 import sys, threading
 from kazoo.client import KazooClient
 
@@ -218,16 +263,30 @@ finally:
     zk.close()
 print("kazoo ok")
 EOF
-    if timeout -k 2 "$CLIENT_TIMEOUT" "$PYTHON" "$TMP/kazoo_check.py" "127.0.0.1:$PORT" >"$TMP/kazoo.out" 2>&1 && grep -qx 'kazoo ok' "$TMP/kazoo.out"; then
-        ok "kazoo: get, ephemeral create, data watch"
-    else
-        fail "kazoo check: $(tail -5 "$TMP/kazoo.out")"
-    fi
-elif [ -n "${REQUIRE_KAZOO:-}" ]; then
-    fail "kazoo not importable by $PYTHON (REQUIRE_KAZOO is set)"
+if timeout -k 2 "$CLIENT_TIMEOUT" "$PYTHON" "$TMP/kazoo_check.py" "127.0.0.1:$PORT" >"$TMP/kazoo.out" 2>&1 && grep -qx 'kazoo ok' "$TMP/kazoo.out"; then
+    ok "kazoo: get, ephemeral create, data watch"
 else
-    echo "  skipped: kazoo (not importable by $PYTHON; pip install kazoo to include it)"
+    fail "kazoo check: $(tail -5 "$TMP/kazoo.out")"
 fi
+
+# The official image's defaults: zoo.cfg and myid written as its entrypoint does.
+OFFICIAL_DEFAULT_CFG='dataDir=/data
+dataLogDir=/datalog
+tickTime=2000
+initLimit=5
+syncLimit=2
+autopurge.snapRetainCount=3
+autopurge.purgeInterval=0
+maxClientCnxns=60
+standaloneEnabled=true
+admin.enableServer=true
+server.1=localhost:2888:3888;2181'
+timeout 20 docker cp "$A:/conf/zoo.cfg" "$TMP/a-zoo.cfg" >/dev/null 2>&1
+same_file "generated /conf/zoo.cfg is the official image's default" "$TMP/a-zoo.cfg" "$OFFICIAL_DEFAULT_CFG
+"
+timeout 20 docker cp "$A:/data/myid" "$TMP/a-myid" >/dev/null 2>&1
+same_file "generated /data/myid" "$TMP/a-myid" "1
+"
 
 logs=$(timeout 10 docker logs "$A" 2>&1)
 if grep -q 'serving ZooKeeper clients addr=0.0.0.0:2181' <<<"$logs"; then ok "listens on 0.0.0.0:2181 (log)"; else fail "no 'serving ZooKeeper clients addr=0.0.0.0:2181' in the log"; fi
@@ -255,6 +314,118 @@ conf=$(four "$PORT" conf)
 if grep -qx 'clientPort=2999' <<<"$conf" && grep -qx 'tickTime=3000' <<<"$conf"; then ok "conf: clientPort and tickTime from zoo.cfg"; else fail "conf reply: $conf"; fi
 if grep -qx 'dataDir=/data/from-env' <<<"$conf"; then ok "conf: ZOO_DATA_DIR overrides dataDir"; else fail "conf reply lacks dataDir=/data/from-env: $conf"; fi
 stop_check "$B"
+
+# --- 3. compose: the official image's ZOO_* variables ---------------------------------
+echo "== compose file written for zookeeper:3.8 (ZOO_* variables), image $IMAGE"
+C=$TMP/standalone
+mkdir -p "$C/conf" "$C/zk"
+chown 65532:65532 "$C/conf" "$C/zk" || die "chown for the bind mounts (run as root)"
+cat >"$C/compose.yml" <<EOF
+version: '3.1'
+services:
+  zoo:
+    image: $IMAGE
+    restart: "no"
+    hostname: zoo
+    ports:
+      - "127.0.0.1::2181"
+    volumes:
+      - ./conf:/etc/zk
+      - ./zk:/var/zk
+    environment:
+      ZOO_CONF_DIR: /etc/zk
+      ZOO_DATA_DIR: /var/zk/data
+      ZOO_DATA_LOG_DIR: /var/zk/log
+      ZOO_TICK_TIME: 3000
+      ZOO_INIT_LIMIT: 10
+      ZOO_SYNC_LIMIT: 4
+      ZOO_MAX_CLIENT_CNXNS: 7
+      ZOO_STANDALONE_ENABLED: "true"
+      ZOO_ADMINSERVER_ENABLED: "false"
+      ZOO_AUTOPURGE_PURGEINTERVAL: 1
+      ZOO_AUTOPURGE_SNAPRETAINCOUNT: 5
+      ZOO_4LW_COMMANDS_WHITELIST: srvr,ruok,conf
+      ZOO_CFG_EXTRA: "snapCount=1000 fsync.warningthresholdms=50"
+EOF
+compose_up "$C/compose.yml"
+CID=$(compose_id "$C/compose.yml" zoo)
+[ -n "$CID" ] || die "no container for the compose service"
+PORT=$(host_port "$CID" 2181) || die "no 127.0.0.1 port published for the compose service"
+wait_ready "$CID" "$PORT" ruok '^imok$'
+ok "compose service answers ruok on 127.0.0.1:$PORT"
+same_file "ZOO_CONF_DIR: zoo.cfg as the official entrypoint writes it" "$C/conf/zoo.cfg" 'dataDir=/var/zk/data
+dataLogDir=/var/zk/log
+tickTime=3000
+initLimit=10
+syncLimit=4
+autopurge.snapRetainCount=5
+autopurge.purgeInterval=1
+maxClientCnxns=7
+standaloneEnabled=true
+admin.enableServer=false
+server.1=localhost:2888:3888;2181
+4lw.commands.whitelist=srvr,ruok,conf
+snapCount=1000
+fsync.warningthresholdms=50
+'
+same_file "ZOO_DATA_DIR: myid" "$C/zk/data/myid" "1
+"
+conf=$(four "$PORT" conf)
+[ -n "${VERBOSE:-}" ] && sed 's/^/    | /' <<<"$conf"
+for line in tickTime=3000 maxClientCnxns=7 dataDir=/var/zk/data dataLogDir=/var/zk/log; do
+    if grep -qx "$line" <<<"$conf"; then ok "conf: $line"; else fail "conf lacks $line: $conf"; fi
+done
+if [ -f "$C/zk/log/log.lock" ]; then ok "ZOO_DATA_LOG_DIR: the log is in /var/zk/log"; else fail "no log.lock in ZOO_DATA_LOG_DIR: $(ls -R "$C/zk")"; fi
+reply=$(four "$PORT" mntr)
+if grep -q 'not in the whitelist' <<<"$reply"; then ok "ZOO_4LW_COMMANDS_WHITELIST: mntr refused"; else fail "mntr answered though not whitelisted: $reply"; fi
+logs=$(timeout 10 docker logs "$CID" 2>&1)
+for field in 'snapCount=1000' 'autopurge.purgeInterval=1' 'admin="off"'; do
+    if grep 'configuration' <<<"$logs" | grep -qF "$field"; then ok "configuration log line: $field"; else fail "configuration log line lacks $field"; fi
+done
+stop_check "$CID"
+
+# --- 4. compose: an ensemble's ZOO_MY_ID and ZOO_SERVERS -----------------------------
+# Ensembles are not supported yet: each server refuses the three server.N lines at
+# start (exit code 2). What is checked is that zoo.cfg and myid are written as the
+# official image writes them, not a running ensemble.
+echo "== compose file for a zookeeper:3.8 ensemble (ZOO_MY_ID, ZOO_SERVERS): generated files"
+E=$TMP/ensemble
+mkdir -p "$E"
+SERVERS='server.1=zoo1:2888:3888;2181 server.2=zoo2:2888:3888;2181 server.3=zoo3:2888:3888;2181'
+{
+    echo "version: '3.1'"
+    echo "services:"
+    for n in 1 2 3; do
+        mkdir -p "$E/zoo$n/conf" "$E/zoo$n/data"
+        chown 65532:65532 "$E/zoo$n/conf" "$E/zoo$n/data"
+        cat <<EOF
+  zoo$n:
+    image: $IMAGE
+    restart: "no"
+    hostname: zoo$n
+    volumes:
+      - ./zoo$n/conf:/conf
+      - ./zoo$n/data:/data
+    environment:
+      ZOO_MY_ID: $n
+      ZOO_SERVERS: $SERVERS
+EOF
+    done
+} >"$E/compose.yml"
+compose_up "$E/compose.yml"
+for n in 1 2 3; do
+    id=$(compose_id "$E/compose.yml" "zoo$n")
+    code=$(exit_code "$id")
+    if [ "$code" = 2 ]; then ok "zoo$n refuses to start an ensemble (exit code 2)"; else fail "zoo$n exit code '$code', expected 2"; fi
+    logs=$(timeout 10 docker logs "$id" 2>&1)
+    if grep -q 'replicated ensembles are not supported yet' <<<"$logs"; then ok "zoo$n says why"; else fail "zoo$n log lacks the reason: $(tail -3 <<<"$logs")"; fi
+    same_file "zoo$n: ZOO_SERVERS in zoo.cfg" "$E/zoo$n/conf/zoo.cfg" "${OFFICIAL_DEFAULT_CFG%server.1=*}server.1=zoo1:2888:3888;2181
+server.2=zoo2:2888:3888;2181
+server.3=zoo3:2888:3888;2181
+"
+    same_file "zoo$n: ZOO_MY_ID in myid" "$E/zoo$n/data/myid" "$n
+"
+done
 
 [ $FAILED -eq 0 ] || exit 1
 exit 0

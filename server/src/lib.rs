@@ -11,11 +11,13 @@
 //! - [`session`]: session ids and expiry; [`auth`]: identities and ACL checks;
 //!   [`reaper`]: container and TTL node removal; [`config`]: zoo.cfg.
 //!
-//! [`tools`] holds the operator subcommands (`log dump`, `snapshot dump|take`).
+//! [`tools`] holds the operator subcommands (`log dump`, `snapshot
+//! dump|take|export-zookeeper`); [`docker_entrypoint`] the container image's start.
 
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod docker_entrypoint;
 pub mod net;
 pub mod ops;
 pub mod persist;

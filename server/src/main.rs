@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use ferrokeeper::config::ensemble::Mode;
 use ferrokeeper::config::{flag_help, keys_help, ConfigError};
+use ferrokeeper::docker_entrypoint::ZooEnv;
 use ferrokeeper::tools::{self, DEFAULT_DATA_DIR};
 use ferrokeeper::Config;
 
@@ -51,6 +52,12 @@ struct Cli {
     /// 4lw.commands.whitelist=*.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     settings: Vec<String>,
+    /// Do what the official zookeeper image's docker-entrypoint.sh does first: write
+    /// $ZOO_CONF_DIR/zoo.cfg from the ZOO_* environment variables and
+    /// $ZOO_DATA_DIR/myid from ZOO_MY_ID, each unless it exists; that zoo.cfg is read
+    /// when no other is given (the container image's entrypoint).
+    #[arg(long)]
+    docker_entrypoint: bool,
     /// Log filter (tracing's RUST_LOG syntax).
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     log: String,
@@ -132,7 +139,13 @@ fn main() -> std::process::ExitCode {
 }
 
 fn build_config(cli: &Cli) -> Result<Config, Box<dyn std::error::Error>> {
-    let mut config = match cli.config_file.as_ref().or(cli.config_flag.as_ref()) {
+    let mut config_file = cli.config_file.clone().or(cli.config_flag.clone());
+    if cli.docker_entrypoint {
+        let lookup = |name: &str| std::env::var(name).ok();
+        let generated = ZooEnv::new(&lookup).prepare()?;
+        config_file.get_or_insert(generated);
+    }
+    let mut config = match &config_file {
         Some(path) => Config::from_file(path)?,
         None => Config::default(),
     };

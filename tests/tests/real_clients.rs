@@ -2,7 +2,8 @@
 //!
 //! - smoke runs of Python kazoo (with its recipes), Java zkCli and the C client
 //!   `cli_mt` (scripts in `tests/clients/`, which pass against Apache ZooKeeper 3.8 too:
-//!   `tests/clients/run_against_real_zk.sh`);
+//!   `tests/clients/run_against_real_zk.sh`); the kazoo run also with the oldest kazoo
+//!   that runs on a current Python (2.5.0, from PyPI);
 //! - the Java client's matrix (`tests/java/ClientMatrix.java`): the asynchronous API,
 //!   every kind of watch, multi with a failing op, digest ACLs and a session resumed by
 //!   a second client object (passes against ZooKeeper 3.8 with
@@ -15,6 +16,7 @@
 //!   sets it again). These always run the ferrokeeper binary (the harness does not
 //!   restart ZooKeeper); the same runs were checked by hand against ZooKeeper 3.8.0.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -49,6 +51,69 @@ fn run_suite(suite: &str) {
 #[test]
 fn kazoo_client_and_recipes_work() {
     run_suite("kazoo");
+}
+
+/// The oldest kazoo release that runs on a current Python: 2.5.0 (2018, written for
+/// ZooKeeper 3.4); older ones use `async` as a name, a syntax error since Python 3.7.
+const OLDEST_KAZOO: &str = "2.5.0";
+
+/// `import kazoo` under `PYTHONPATH=dir`: its version and where it came from.
+fn kazoo_in(dir: &Path) -> Option<String> {
+    let mut command = Command::new("python3");
+    command.env("PYTHONPATH", dir).args([
+        "-c",
+        "import kazoo, kazoo.version; print(kazoo.version.__version__, kazoo.__file__)",
+    ]);
+    let run = run_bounded(command, Duration::from_secs(30));
+    run.success().then(|| run.stdout.trim().to_owned())
+}
+
+/// Installs kazoo `version` from PyPI into its own directory under the target dir
+/// (once; the current kazoo stays as it is) and returns that directory.
+fn install_kazoo(version: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("kazoo-{version}"));
+    let installed = |found: Option<String>| {
+        found.is_some_and(|f| f.starts_with(&format!("{version} {}", dir.display())))
+    };
+    if !installed(kazoo_in(&dir)) {
+        let mut pip = Command::new("python3");
+        pip.args(["-m", "pip", "install", "-q", "--upgrade", "--target"])
+            .arg(&dir)
+            .arg(format!("kazoo=={version}"));
+        let run = run_bounded(pip, Duration::from_secs(300));
+        assert!(
+            run.success(),
+            "pip install kazoo=={version}: {}",
+            run.stderr
+        );
+    }
+    let found = kazoo_in(&dir);
+    assert!(
+        installed(found.clone()),
+        "kazoo {version} not importable from {}: {found:?}",
+        dir.display()
+    );
+    dir
+}
+
+#[test]
+fn the_oldest_kazoo_that_runs_passes_the_same_smoke_run() {
+    install_clients();
+    let kazoo = install_kazoo(OLDEST_KAZOO);
+    let server = ServerProcess::start(&["--extended-types"]);
+    let mut command = Command::new("python3");
+    command
+        .env("PYTHONPATH", &kazoo)
+        .arg(clients_dir().join("kazoo_smoke.py"))
+        .args(["--hosts", &server.connect_string()]);
+    let run = run_bounded(command, Duration::from_secs(200));
+    assert!(
+        run.success() && run.stdout.contains("kazoo_smoke: PASS"),
+        "kazoo {OLDEST_KAZOO} smoke failed ({:?})\n--- stdout\n{}\n--- stderr\n{}",
+        run.status,
+        run.stdout,
+        run.stderr
+    );
 }
 
 #[test]

@@ -40,6 +40,9 @@ pub struct Config {
     /// Start even if the log is corrupt before its tail, truncating at the first bad
     /// record (ferrokeeper.recovery.truncateCorruptLog); the default refuses to start.
     pub truncate_corrupt_log: bool,
+    /// New sessions get ZooKeeper's passwords, derived from the session id, so that
+    /// ZooKeeper can check them after a move back (ferrokeeper.session.zookeeperPasswords).
+    pub zookeeper_passwords: bool,
     pub tick_time_ms: i32,
     /// minSessionTimeout; 2 × tickTime when unset.
     pub min_session_timeout_ms: Option<i32>,
@@ -107,6 +110,7 @@ impl Default for Config {
             purge_interval_hours: 0,
             snapshot_zstd_level: None,
             truncate_corrupt_log: false,
+            zookeeper_passwords: false,
             tick_time_ms: 2000,
             min_session_timeout_ms: None,
             max_session_timeout_ms: None,
@@ -542,6 +546,14 @@ Ok(())
 c.truncate_corrupt_log = flag(v).ok_or("not a boolean")?;
 Ok(())
 },
+    },
+    Key {
+        names: &["ferrokeeper.session.zookeeperPasswords"],
+        help: "give new sessions the password ZooKeeper derives from the session id (guessable, as in ZooKeeper), so they can be resumed after moving back to ZooKeeper (false: random)",
+        apply: |c, _, v| {
+            c.zookeeper_passwords = flag(v).ok_or("not a boolean")?;
+            Ok(())
+        },
     },
     Key {
         names: &["server.N"],

@@ -337,7 +337,11 @@ fn prepare(
             done,
         } => {
             let session_id = shared.new_session_id();
-            let password = crate::session::new_password();
+            let password = if shared.config.zookeeper_passwords {
+                crate::persist::zookeeper::zookeeper_password(session_id)
+            } else {
+                crate::session::new_password()
+            };
             Step::Txn {
                 txn: txn(pending, session_id, &server, &mut |_| {
                     TxnOp::CreateSession {

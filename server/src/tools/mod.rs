@@ -5,6 +5,8 @@
 //!   verified, human-readable;
 //! - [`snapshot_take`]: `ferrokeeper snapshot take [--data-dir D] [--data-log-dir D]
 //!   [zoo.cfg]` — offline compaction: recover, write a fresh snapshot;
+//! - [`snapshot_export`]: `ferrokeeper snapshot export-zookeeper --out DIR ...` — the
+//!   state written as Apache ZooKeeper's snapshot, to move back to ZooKeeper;
 //! - [`format`]: how they spell zxids, times, data, ACLs.
 //!
 //! Exit status: 0 success; 1 the file or directory cannot be used (message on
@@ -14,6 +16,7 @@
 pub mod format;
 pub mod log_dump;
 pub mod snapshot_dump;
+pub mod snapshot_export;
 pub mod snapshot_take;
 
 use std::io::Write;
@@ -75,6 +78,22 @@ pub enum SnapshotCommand {
     /// (newest valid snapshot, then the log after it), writes a snapshot at the last
     /// zxid and prints its path. Refuses while a server is running on them.
     Take(TakeArgs),
+    /// Write a stopped server's state as Apache ZooKeeper's snapshot, to move back.
+    ///
+    /// Recovers the state as `snapshot take` does (refusing while a server runs on the
+    /// directories) and writes OUT/version-2/snapshot.<zxid> in ZooKeeper's format:
+    /// every znode with its data, ACL and stat, and the sessions. Start ZooKeeper with
+    /// dataDir=OUT (an empty directory, or one whose ZooKeeper files are all older).
+    ExportZookeeper(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub source: TakeArgs,
+    /// ZooKeeper's dataDir to write to (it must exist; version-2/ is created in it).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -145,6 +164,9 @@ pub fn run(command: Command) -> ExitCode {
         Command::Snapshot {
             command: SnapshotCommand::Take(args),
         } => ("snapshot take", take(args)),
+        Command::Snapshot {
+            command: SnapshotCommand::ExportZookeeper(args),
+        } => ("snapshot export-zookeeper", export_zookeeper(args)),
     };
     match result {
         Ok(Verdict::Ok) => ExitCode::SUCCESS,
@@ -173,12 +195,16 @@ fn with_stdout(
     Ok(verdict)
 }
 
-fn take(args: TakeArgs) -> Result<Verdict, ToolError> {
-    let config = snapshot_take::config(
+fn source_config(args: TakeArgs) -> Result<crate::config::Config, ToolError> {
+    Ok(snapshot_take::config(
         args.config_file.as_deref(),
         args.data_dir,
         args.data_log_dir,
-    )?;
+    )?)
+}
+
+fn take(args: TakeArgs) -> Result<Verdict, ToolError> {
+    let config = source_config(args)?;
     let taken = snapshot_take::take(&config)?;
     let snap = &taken.snapshot;
     eprintln!(
@@ -195,6 +221,22 @@ fn take(args: TakeArgs) -> Result<Verdict, ToolError> {
     );
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", snap.path.display())?;
+    out.flush()?;
+    Ok(Verdict::Ok)
+}
+
+fn export_zookeeper(args: ExportArgs) -> Result<Verdict, ToolError> {
+    let config = source_config(args.source)?;
+    let exported = snapshot_export::export(&config, &args.out)?;
+    eprintln!(
+        "ferrokeeper snapshot export-zookeeper: wrote zxid 0x{:x}: {} and {}, {}",
+        exported.zxid,
+        format::count(exported.nodes, "znode"),
+        format::count(exported.sessions, "session"),
+        format::count(exported.bytes as usize, "byte"),
+    );
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", exported.path.display())?;
     out.flush()?;
     Ok(Verdict::Ok)
 }

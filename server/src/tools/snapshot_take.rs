@@ -15,7 +15,7 @@ use ferrokeeper_storage::SnapshotInfo;
 
 use super::ToolError;
 use crate::config::Config;
-use crate::persist::recovery::{recover, snapshot_options, Dirs, RecoveryError};
+use crate::persist::recovery::{recover, snapshot_options, Dirs, Recovered, RecoveryError};
 use crate::persist::snapshot;
 
 /// What a `snapshot take` did.
@@ -31,27 +31,7 @@ pub struct Taken {
 
 /// Recovers the state `config`'s directories hold and writes it as a new snapshot.
 pub fn take(config: &Config) -> Result<Taken, ToolError> {
-    let dirs = Dirs::of(config)
-        .ok_or_else(|| ToolError::Failed("no dataDir: nothing to take a snapshot of".into()))?;
-    // Recovery creates missing directories (a server starting fresh); here a missing
-    // one is a mistyped path.
-    for (what, dir) in [("dataDir", &dirs.snapshots), ("dataLogDir", &dirs.log)] {
-        if !dir.is_dir() {
-            return Err(ToolError::Failed(format!(
-                "{what} {} does not exist or is not a directory",
-                dir.display()
-            )));
-        }
-    }
-    // Before recovery touches anything (it removes unfinished snapshots, which a
-    // running server may be writing), make sure no server holds the log.
-    check_unlocked(&dirs.log)?;
-    let recovered = recover(config, &dirs).map_err(|e| match e {
-        RecoveryError::Storage(ferrokeeper_storage::Error::Locked { path }) => {
-            ToolError::Locked { lock: path }
-        }
-        e => ToolError::Failed(format!("cannot recover the state: {e}")),
-    })?;
+    let (dirs, recovered) = recover_offline(config)?;
     let info = snapshot::save(
         &recovered.tree,
         &recovered.sessions,
@@ -73,6 +53,33 @@ pub fn take(config: &Config) -> Result<Taken, ToolError> {
         nodes: recovered.tree.node_count(),
         sessions: recovered.sessions.len(),
     })
+}
+
+/// The state a stopped server's directories hold, recovered as the server recovers
+/// it; the returned log holds the directories' lock until dropped.
+pub fn recover_offline(config: &Config) -> Result<(Dirs, Recovered), ToolError> {
+    let dirs = Dirs::of(config)
+        .ok_or_else(|| ToolError::Failed("no dataDir: nothing to recover".into()))?;
+    // Recovery creates missing directories (a server starting fresh); here a missing
+    // one is a mistyped path.
+    for (what, dir) in [("dataDir", &dirs.snapshots), ("dataLogDir", &dirs.log)] {
+        if !dir.is_dir() {
+            return Err(ToolError::Failed(format!(
+                "{what} {} does not exist or is not a directory",
+                dir.display()
+            )));
+        }
+    }
+    // Before recovery touches anything (it removes unfinished snapshots, which a
+    // running server may be writing), make sure no server holds the log.
+    check_unlocked(&dirs.log)?;
+    let recovered = recover(config, &dirs).map_err(|e| match e {
+        RecoveryError::Storage(ferrokeeper_storage::Error::Locked { path }) => {
+            ToolError::Locked { lock: path }
+        }
+        e => ToolError::Failed(format!("cannot recover the state: {e}")),
+    })?;
+    Ok((dirs, recovered))
 }
 
 /// Fails with [`ToolError::Locked`] if another process holds the log's lock file.

@@ -6,15 +6,20 @@
 //! writes the result as Ferrokeeper's first snapshot). Sessions keep their ids,
 //! timeouts and ZooKeeper's derived passwords, so connected clients reconnect as after
 //! a restart. ZooKeeper's files are only read, never changed.
+//!
+//! The way back: [`export`] writes Ferrokeeper's state as a ZooKeeper snapshot
+//! (`ferrokeeper snapshot export-zookeeper`).
 
 mod cursor;
 pub mod files;
 mod password;
 mod snapshot;
+mod snapshot_write;
+mod stat;
 mod txn;
 mod txn_log;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -26,6 +31,7 @@ use crate::state_machine::txn::Zxid;
 use crate::state_machine::{Session, SessionTable};
 use files::ZkFile;
 pub use files::ZkFiles;
+pub use password::zookeeper_password;
 use txn_log::ZkLog;
 
 /// Why ZooKeeper's files could not be taken over.
@@ -132,6 +138,22 @@ fn replay(
         replayed += 1;
     }
     Ok(replayed)
+}
+
+/// Writes `tree` and `sessions` as ZooKeeper's snapshot
+/// `data_dir/version-2/snapshot.<last zxid>`; returns its path and size in bytes.
+pub fn export(
+    tree: &DataTree,
+    sessions: &SessionTable,
+    data_dir: &Path,
+) -> std::io::Result<(PathBuf, u64)> {
+    let mut timeouts: Vec<(i64, i32)> = sessions
+        .all()
+        .iter()
+        .map(|s| (s.id, s.timeout_ms()))
+        .collect();
+    timeouts.sort_unstable();
+    snapshot_write::save(tree, &timeouts, data_dir)
 }
 
 /// Decodes ZooKeeper snapshot bytes as a takeover does (for fuzzing).

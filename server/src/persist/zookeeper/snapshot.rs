@@ -7,17 +7,18 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use bytes::Bytes;
-use ferrokeeper_protocol::records::persistence::{DataNodeRecord, FileHeader, StatPersisted};
+use ferrokeeper_protocol::records::persistence::{DataNodeRecord, FileHeader};
 use ferrokeeper_protocol::records::Acl;
 use ferrokeeper_protocol::Perms;
 
 use super::cursor::Cursor;
 use super::files::{Compression, ZkFile};
+use super::stat::persisted_stat;
 use super::ImportError;
-use crate::state_machine::tree::{DataTree, PersistedStat};
+use crate::state_machine::tree::DataTree;
 
 /// "ZKSN".
-const SNAPSHOT_MAGIC: i32 = 0x5a4b_534e;
+pub(super) const SNAPSHOT_MAGIC: i32 = 0x5a4b_534e;
 /// ReferenceCountedACLCache.OPEN_UNSAFE_ACL_ID: world:anyone with every permission.
 const OPEN_ACL_ID: i64 = -1;
 
@@ -130,18 +131,4 @@ fn read_acl_table(input: &mut Cursor) -> Result<HashMap<i64, Vec<Acl>>, ImportEr
         acls.insert(id, input.read("ACL list")?);
     }
     Ok(acls)
-}
-
-fn persisted_stat(s: &StatPersisted) -> PersistedStat {
-    PersistedStat {
-        czxid: s.czxid,
-        mzxid: s.mzxid,
-        pzxid: s.pzxid,
-        ctime: s.ctime,
-        mtime: s.mtime,
-        version: s.version,
-        cversion: s.cversion,
-        aversion: s.aversion,
-        ephemeral_owner: s.ephemeral_owner,
-    }
 }
