@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferrokeeper_storage::env::{FileSystem, StdFileSystem};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
@@ -58,6 +59,12 @@ pub struct Server {
 
 impl Server {
     pub async fn start(config: Config) -> Result<Server, StartError> {
+        Self::start_on(config, Arc::new(StdFileSystem)).await
+    }
+
+    /// [`Server::start`] with the log on `fs`: a test fixture's file system that
+    /// makes fsyncs slow or fail on demand.
+    pub async fn start_on(config: Config, fs: Arc<dyn FileSystem>) -> Result<Server, StartError> {
         // The port first, as ZooKeeper binds it before loading its data: a server
         // started by mistake beside a running one fails before touching the files.
         // Clients that connect meanwhile wait in the backlog until recovery is done.
@@ -74,7 +81,7 @@ impl Server {
         let dirs = Dirs::of(&config);
         let (tree, sessions, durability) = match &dirs {
             Some(dirs) => {
-                let recovered = recover(&config, dirs)?;
+                let recovered = recover(&config, dirs, fs)?;
                 let durability = Durability::start(recovered.log, dirs.clone(), &config)?;
                 (recovered.tree, recovered.sessions, Some(durability))
             }

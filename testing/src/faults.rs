@@ -70,4 +70,25 @@ impl TestServer {
         self.running()?.shared.stall.stall_for(duration);
         Ok(())
     }
+
+    /// The log's next `n` fsyncs fail (EIO): the writes of those batches are answered
+    /// `SystemError` and never applied, reads go on, and writes resume by themselves.
+    pub fn fail_next_fsyncs(&self, n: u32) -> Result<(), FixtureError> {
+        self.disk_faults()?.fail_next_syncs(n);
+        Ok(())
+    }
+
+    /// Every fsync of the log takes `delay` longer (a slow disk; `Duration::ZERO`
+    /// ends it): writes are answered that much later, reads are not held up.
+    pub fn slow_fsyncs(&self, delay: Duration) -> Result<(), FixtureError> {
+        self.disk_faults()?.set_sync_delay(delay);
+        Ok(())
+    }
+
+    /// The log's disk is full (ENOSPC on every write) until called with `false`:
+    /// writes are answered `SystemError`, and resume once there is room again.
+    pub fn disk_full(&self, full: bool) -> Result<(), FixtureError> {
+        self.disk_faults()?.set_disk_full(full);
+        Ok(())
+    }
 }

@@ -205,3 +205,60 @@ fn a_bad_setting_fails_the_start_naming_the_key() {
         .expect("a bad tickTime is refused");
     assert!(err.to_string().contains("tickTime"), "{err}");
 }
+
+/// `SystemError` (-1): the answer to a write whose batch could not be made durable.
+fn is_system_error(err: &zk::Error) -> bool {
+    matches!(err, zk::Error::UnexpectedErrorCode(-1))
+}
+
+#[tokio::test]
+async fn disk_faults_fail_or_slow_writes_while_reads_go_on() {
+    let server = TestServer::builder().temp_data_dir().start().unwrap();
+    let client = connect(&server).await;
+    client.create("/before", b"", &persistent()).await.unwrap();
+
+    server.fail_next_fsyncs(1).unwrap();
+    let err = client
+        .create("/lost", b"", &persistent())
+        .await
+        .unwrap_err();
+    assert!(is_system_error(&err), "{err:?}");
+    assert!(
+        client.check_stat("/lost").await.unwrap().is_none(),
+        "never applied"
+    );
+    client.create("/after", b"", &persistent()).await.unwrap();
+
+    server.disk_full(true).unwrap();
+    let err = client
+        .create("/full", b"", &persistent())
+        .await
+        .unwrap_err();
+    assert!(is_system_error(&err), "{err:?}");
+    assert!(
+        client.check_stat("/before").await.unwrap().is_some(),
+        "reads go on"
+    );
+    server.disk_full(false).unwrap();
+    let resumed = async {
+        while client.create("/room", b"", &persistent()).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(BOUND, resumed)
+        .await
+        .expect("writes resume");
+
+    let delay = Duration::from_millis(400);
+    server.slow_fsyncs(delay).unwrap();
+    let asked = Instant::now();
+    client.create("/slow", b"", &persistent()).await.unwrap();
+    assert!(asked.elapsed() >= delay, "{:?}", asked.elapsed());
+    server.slow_fsyncs(Duration::ZERO).unwrap();
+
+    let in_memory = TestServer::start();
+    assert!(matches!(
+        in_memory.disk_full(true),
+        Err(FixtureError::InMemory)
+    ));
+}

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ferrokeeper_storage::env::{FileSystem, StdFileSystem};
+use ferrokeeper_storage::env::FileSystem;
 use ferrokeeper_storage::{
     latest_valid_snapshot, remove_temp_files, Log, LogOptions, RecoveryMode, SnapshotOptions,
     SnapshotReader,
@@ -137,16 +137,21 @@ fn create_dir(path: &Path) -> Result<(), RecoveryError> {
     })
 }
 
-pub fn recover(config: &Config, dirs: &Dirs) -> Result<Recovered, RecoveryError> {
+/// Recovers the state in `dirs`, the log through `fs` (the real file system, or one
+/// that injects faults for a test fixture).
+pub fn recover(
+    config: &Config,
+    dirs: &Dirs,
+    fs: Arc<dyn FileSystem>,
+) -> Result<Recovered, RecoveryError> {
     create_dir(&dirs.snapshots)?;
     create_dir(&dirs.log)?;
     // The log's lock comes first: nothing else in the directories is touched while
     // another process (a running server) owns them.
-    let (log, recovery) = Log::open(&dirs.log, log_options(config))?;
+    let (log, recovery) = Log::open_with_env(fs.clone(), &dirs.log, log_options(config))?;
     for repair in recovery.repairs() {
         tracing::warn!(%repair, dropped_bytes = repair.dropped_bytes(), "log repaired");
     }
-    let fs: Arc<dyn FileSystem> = Arc::new(StdFileSystem);
     for leftover in remove_temp_files(&fs, &dirs.snapshots)? {
         tracing::info!(path = %leftover.display(), "removed an unfinished snapshot");
     }

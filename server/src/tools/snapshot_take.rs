@@ -8,6 +8,7 @@
 //! file, and recovery would race with it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ferrokeeper_storage::env::{FileSystem, StdFileSystem};
 use ferrokeeper_storage::log::LOCK_FILE;
@@ -73,7 +74,7 @@ pub fn recover_offline(config: &Config) -> Result<(Dirs, Recovered), ToolError> 
     // Before recovery touches anything (it removes unfinished snapshots, which a
     // running server may be writing), make sure no server holds the log.
     check_unlocked(&dirs.log)?;
-    let recovered = recover(config, &dirs).map_err(|e| match e {
+    let recovered = recover(config, &dirs, Arc::new(StdFileSystem)).map_err(|e| match e {
         RecoveryError::Storage(ferrokeeper_storage::Error::Locked { path }) => {
             ToolError::Locked { lock: path }
         }
