@@ -18,6 +18,7 @@ pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod docker_entrypoint;
+pub mod faults;
 pub mod net;
 pub mod ops;
 pub mod persist;

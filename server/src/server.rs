@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferrokeeper_storage::env::fault::FaultyFileSystem;
 use ferrokeeper_storage::env::{FileSystem, StdFileSystem};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -59,12 +60,6 @@ pub struct Server {
 
 impl Server {
     pub async fn start(config: Config) -> Result<Server, StartError> {
-        Self::start_on(config, Arc::new(StdFileSystem)).await
-    }
-
-    /// [`Server::start`] with the log on `fs`: a test fixture's file system that
-    /// makes fsyncs slow or fail on demand.
-    pub async fn start_on(config: Config, fs: Arc<dyn FileSystem>) -> Result<Server, StartError> {
         // The port first, as ZooKeeper binds it before loading its data: a server
         // started by mistake beside a running one fails before touching the files.
         // Clients that connect meanwhile wait in the backlog until recovery is done.
@@ -79,6 +74,15 @@ impl Server {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         let dirs = Dirs::of(&config);
+        // ferrokeeper.testing.faults: the log on the real disk wrapped in the storage
+        // crate's fault injector, for a test to make fsyncs slow or fail.
+        let (fs, disk_faults): (Arc<dyn FileSystem>, _) = match config.testing_faults {
+            true => {
+                let (fs, faults) = FaultyFileSystem::std();
+                (fs, Some(faults))
+            }
+            false => (Arc::new(StdFileSystem), None),
+        };
         let (tree, sessions, durability) = match &dirs {
             Some(dirs) => {
                 let recovered = recover(&config, dirs, fs)?;
@@ -111,13 +115,10 @@ impl Server {
         log_config_summary(&config, admin_addr, metrics_addr);
         let purge_hours = config.purge_interval_hours;
         let retain = config.snap_retain_count;
-        let shared = Arc::new(Shared::new(
-            config,
-            tree,
-            sessions,
-            work_tx,
-            crate::time::now_ms(),
-        ));
+        let shared = Arc::new(
+            Shared::new(config, tree, sessions, work_tx, crate::time::now_ms())
+                .with_disk_faults(disk_faults.filter(|_| dirs.is_some())),
+        );
         let mut tasks = JoinSet::new();
         let pipeline = pipeline::run(shared.clone(), work_rx, durability);
         tasks.spawn(async move { pipeline.await.map_err(Stopped::from) });

@@ -2,8 +2,10 @@
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
+use ferrokeeper_storage::env::fault::Faults as DiskFaults;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc;
 
@@ -49,6 +51,8 @@ pub struct Shared {
     draining: AtomicBool,
     /// Set only by a test fixture's fault injection.
     pub stall: Stall,
+    /// The switches of the disk under the log, with `ferrokeeper.testing.faults`.
+    pub disk_faults: Option<Arc<DiskFaults>>,
 }
 
 /// The pipeline has stopped: the server is shutting down.
@@ -84,7 +88,14 @@ impl Shared {
             per_ip: Mutex::new(Default::default()),
             draining: AtomicBool::new(false),
             stall: Stall::default(),
+            disk_faults: None,
         }
+    }
+
+    /// The log runs on a fault-injecting disk controlled by `faults`.
+    pub fn with_disk_faults(mut self, faults: Option<Arc<DiskFaults>>) -> Self {
+        self.disk_faults = faults;
+        self
     }
 
     pub async fn submit(&self, work: Work) -> Result<(), PipelineClosed> {

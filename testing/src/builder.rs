@@ -28,6 +28,7 @@ impl Default for Builder {
                 ("clientPortAddress".into(), "127.0.0.1".into()),
                 ("clientPort".into(), "0".into()),
                 ("admin.enableServer".into(), "false".into()),
+                ("ferrokeeper.testing.faults".into(), "true".into()),
             ],
             storage: Storage::InMemory,
         }

@@ -10,7 +10,6 @@ use ferrokeeper::config::ConfigError;
 use ferrokeeper::server::StartError;
 use ferrokeeper::shared::Shared;
 use ferrokeeper::Server;
-use ferrokeeper_storage::env::fault::{Faults, FaultyFileSystem};
 use tokio::sync::oneshot;
 
 use crate::builder::{Builder, Storage};
@@ -28,16 +27,14 @@ pub enum FixtureError {
     Io(#[from] std::io::Error),
     #[error("the server is not running")]
     NotRunning,
-    #[error("the server runs in memory: it has no disk to make slow or fail")]
-    InMemory,
+    #[error("cannot inject the fault: {0}")]
+    Fault(#[from] ferrokeeper::faults::FaultError),
 }
 
 /// A ZooKeeper-compatible server for a test; stopped when dropped.
 pub struct TestServer {
     builder: Builder,
     data: Data,
-    /// The log's file system: the real one, with faults switched on by the test.
-    disk: Arc<FaultyFileSystem>,
     addr: SocketAddr,
     running: Option<Running>,
 }
@@ -77,13 +74,11 @@ impl TestServer {
             Storage::Dir(dir) => Data::Dir(dir.clone()),
         };
         let config = builder.config(data.path())?;
-        let (disk, _) = FaultyFileSystem::std();
-        let running = launch(config, disk.clone())?;
+        let running = launch(config)?;
         Ok(TestServer {
             addr: running.addr,
             builder,
             data,
-            disk,
             running: Some(running.running),
         })
     }
@@ -127,21 +122,13 @@ impl TestServer {
         self.stop();
         let mut config = self.builder.config(self.data.path())?;
         config.client_port = self.addr.port();
-        let running = launch(config, self.disk.clone())?;
+        let running = launch(config)?;
         self.running = Some(running.running);
         Ok(())
     }
 
     pub(crate) fn running(&self) -> Result<&Running, FixtureError> {
         self.running.as_ref().ok_or(FixtureError::NotRunning)
-    }
-
-    /// The switches of the log's disk, unless the server runs in memory.
-    pub(crate) fn disk_faults(&self) -> Result<&Arc<Faults>, FixtureError> {
-        match self.data {
-            Data::InMemory => Err(FixtureError::InMemory),
-            _ => Ok(self.disk.faults()),
-        }
     }
 }
 
@@ -167,10 +154,7 @@ struct Launched {
 }
 
 /// Starts a server on a thread and runtime of its own and waits until it serves.
-fn launch(
-    config: ferrokeeper::Config,
-    disk: Arc<FaultyFileSystem>,
-) -> Result<Launched, FixtureError> {
+fn launch(config: ferrokeeper::Config) -> Result<Launched, FixtureError> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (stop, stopped) = oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -186,7 +170,7 @@ fn launch(
                 Err(e) => return drop(ready_tx.send(Err(FixtureError::from(e)))),
             };
             runtime.block_on(async move {
-                let server = match Server::start_on(config, disk).await {
+                let server = match Server::start(config).await {
                     Ok(server) => server,
                     Err(e) => return drop(ready_tx.send(Err(e.into()))),
                 };

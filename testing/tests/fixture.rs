@@ -259,6 +259,6 @@ async fn disk_faults_fail_or_slow_writes_while_reads_go_on() {
     let in_memory = TestServer::start();
     assert!(matches!(
         in_memory.disk_full(true),
-        Err(FixtureError::InMemory)
+        Err(FixtureError::Fault(_))
     ));
 }

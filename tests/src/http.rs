@@ -1,4 +1,4 @@
-//! A minimal HTTP client for the AdminServer and the metrics endpoint: one GET per
+//! A minimal HTTP client for the AdminServer and the metrics endpoint: one request per
 //! connection, HTTP/1.0 so the body ends with the connection (no chunked encoding to
 //! undo), bytes kept as they came.
 
@@ -34,11 +34,20 @@ impl Response {
 /// `GET path` with extra request headers; panics if the server does not answer
 /// within 30 seconds.
 pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Response {
+    request(addr, "GET", path, headers)
+}
+
+/// `POST path` with no body (the fault endpoint's arguments are in the query).
+pub fn post(addr: SocketAddr, path: &str) -> Response {
+    request(addr, "POST", path, &[("Content-Length", "0")])
+}
+
+fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let mut request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n");
+    let mut request = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }

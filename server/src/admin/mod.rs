@@ -1,8 +1,11 @@
 //! The operations surface besides the four-letter words: ZooKeeper's AdminServer
 //! (HTTP, `/commands/<name>`, JSON in ZooKeeper's shape) and the Prometheus metrics
-//! endpoint (`/metrics`). Both read what [`report`] gathers.
+//! endpoint (`/metrics`). Both read what [`report`] gathers. With
+//! `ferrokeeper.testing.faults=true` (tests only) the AdminServer also injects faults
+//! ([`faults`]).
 
 pub mod commands;
+pub mod faults;
 pub mod metrics;
 pub mod report;
 pub mod snapshot;
@@ -32,7 +35,10 @@ pub async fn bind(what: &str, addr: SocketAddr) -> Option<TcpListener> {
 
 /// Serves the AdminServer on `listener` until the task is dropped.
 pub async fn serve_admin(shared: Arc<Shared>, listener: TcpListener) {
-    let app = commands::router(shared.clone()).merge(snapshot::router(shared));
+    let mut app = commands::router(shared.clone()).merge(snapshot::router(shared.clone()));
+    if shared.config.testing_faults {
+        app = app.merge(faults::router(shared));
+    }
     // The peer's address is the `ip` identity of the snapshot command's auth.
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     if let Err(e) = axum::serve(listener, app).await {

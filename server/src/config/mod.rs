@@ -79,6 +79,8 @@ pub struct Config {
     pub metrics_address: IpAddr,
     /// metricsProvider.httpPort.
     pub metrics_port: u16,
+    /// ferrokeeper.testing.faults: faults on demand (`crate::faults`), for tests only.
+    pub testing_faults: bool,
     /// clientPort was given (zoo.cfg or a flag), so a server line's client port must
     /// agree with it.
     pub client_port_given: bool,
@@ -128,6 +130,7 @@ impl Default for Config {
             metrics_enabled: false,
             metrics_address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             metrics_port: 7000,
+            testing_faults: false,
             client_port_given: false,
             ensemble: EnsembleKeys::default(),
             mode: Mode::Standalone,
@@ -552,6 +555,17 @@ Ok(())
         help: "give new sessions the password ZooKeeper derives from the session id (guessable, as in ZooKeeper), so they can be resumed after moving back to ZooKeeper (false: random)",
         apply: |c, _, v| {
             c.zookeeper_passwords = flag(v).ok_or("not a boolean")?;
+            Ok(())
+        },
+    },
+    Key {
+        names: &["ferrokeeper.testing.faults"],
+        help: "UNSAFE, tests only: fault injection on demand through the AdminServer's POST /faults/<name> (false)",
+        apply: |c, _, v| {
+            c.testing_faults = flag(v).ok_or("not a boolean")?;
+            if c.testing_faults {
+                tracing::warn!("ferrokeeper.testing.faults is on: anyone who reaches the AdminServer can expire sessions, stall the server and fail its disk; never use it in production");
+            }
             Ok(())
         },
     },
