@@ -97,6 +97,10 @@ pub enum Error {
     #[error("entry {zxid:#x} is {len} bytes, more than the limit of {max}")]
     EntryTooLarge { zxid: Zxid, len: usize, max: u32 },
 
+    /// Truncation and purge by key need the log opened with `index_records`.
+    #[error("the log keeps no index of its records (open it with index_records)")]
+    Unindexed,
+
     /// An earlier failure left the log's files in a state it could not repair; it
     /// accepts nothing until it is reopened (and recovery decides what is on disk).
     #[error("the log is unusable after an earlier failure (reopen it): {cause}")]

@@ -48,6 +48,12 @@ pub struct LogOptions {
     pub max_entry_size: u32,
     /// What to do with corruption found on open.
     pub recovery: RecoveryMode,
+    /// Keep an in-memory index of where every durable record is (8 bytes a record),
+    /// which [`crate::Log::reader`], [`crate::Log::truncate_after`] and
+    /// [`crate::Log::purge_through`] need (a Raft log). A log that is only appended
+    /// and replayed (the standalone server's) leaves it off, and holds no memory per
+    /// record.
+    pub index_records: bool,
 }
 
 impl Default for LogOptions {
@@ -58,6 +64,7 @@ impl Default for LogOptions {
             segment_size: DEFAULT_SEGMENT_SIZE,
             max_entry_size: DEFAULT_MAX_ENTRY_SIZE,
             recovery: RecoveryMode::Strict,
+            index_records: false,
         }
     }
 }

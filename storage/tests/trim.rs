@@ -255,3 +255,26 @@ fn truncation_and_purge_fsync_the_cut_file_and_the_directory() {
     assert!(log.purge_through(0).unwrap().is_empty());
     assert_eq!(faults.dir_syncs(), dirs + 1);
 }
+
+#[test]
+fn a_log_without_an_index_refuses_to_truncate_or_purge_and_finds_nothing_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let unindexed = ferrokeeper_storage::LogOptions {
+        index_records: false,
+        ..small_opts()
+    };
+    let (mut log, _) = Log::open(dir.path(), unindexed.clone()).unwrap();
+    write(&mut log, 1..=20, 5);
+    assert!(matches!(log.truncate_after(10), Err(Error::Unindexed)));
+    assert!(matches!(log.purge_through(10), Err(Error::Unindexed)));
+    assert_eq!(log.reader().last_zxid(), None, "no memory kept per record");
+    drop(log);
+    // Nothing was cut: every record is still replayed.
+    let (_log, recovery) = Log::open(dir.path(), unindexed).unwrap();
+    let replayed: Vec<Entry> = recovery
+        .entries_after(0)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(keys(&replayed), (1..=20).collect::<Vec<_>>());
+}

@@ -93,6 +93,11 @@ impl LogStore {
         opts: LogOptions,
     ) -> Result<Self, LogStoreError> {
         let dir = dir.as_ref().to_owned();
+        // Raft reads, truncates and purges by index.
+        let opts = LogOptions {
+            index_records: true,
+            ..opts
+        };
         let (log, recovery) = Log::open_with_env(fs.clone(), &dir, opts)?;
         for repair in recovery.repairs() {
             tracing::warn!("raft log recovery: {repair}");

@@ -241,7 +241,8 @@ impl Log {
     }
 
     /// A handle that reads durable records by key, from any thread, while this log
-    /// appends, truncates and purges.
+    /// appends, truncates and purges. It finds only what the index holds: open the log
+    /// with [`LogOptions::index_records`].
     pub fn reader(&self) -> LogReader {
         LogReader::new(self.fs.clone(), self.index.clone())
     }
@@ -263,6 +264,14 @@ impl Log {
     /// The failure that poisoned the log, if it is poisoned.
     pub fn poisoned(&self) -> Option<&Error> {
         self.poisoned.as_deref()
+    }
+
+    /// Truncation and purge find records through the index.
+    fn check_indexed(&self) -> Result<()> {
+        match self.opts.index_records {
+            true => Ok(()),
+            false => Err(Error::Unindexed),
+        }
     }
 
     fn check_usable(&self) -> Result<()> {
@@ -312,6 +321,9 @@ impl Log {
             self.fs.sync_dir(&self.dir).ctx("fsync", &self.dir)?;
         }
         seg.mark_durable();
+        if !self.opts.index_records {
+            return Ok(());
+        }
         let mut index = self.index.write();
         let seg_index = index.segment_mut(seg.path());
         let ends = self.pending_keys.iter().skip(1).map(|k| k.1);

@@ -565,7 +565,9 @@ impl Recoverer<'_> {
     /// Accepts a segment (or the good prefix of one) into the log.
     fn keep(&mut self, (info, seg_index): (SegmentInfo, SegmentIndex)) {
         self.segments.push(info);
-        self.index.segments.push(seg_index);
+        if self.opts.index_records {
+            self.index.segments.push(seg_index);
+        }
     }
 }
 

@@ -23,6 +23,7 @@ impl Log {
     /// the old log that holds at least the kept records).
     pub fn truncate_after(&mut self, key: Zxid) -> Result<Zxid> {
         self.check_usable()?;
+        self.check_indexed()?;
         if key >= self.last_zxid {
             return Ok(self.last_zxid);
         }
@@ -52,6 +53,7 @@ impl Log {
     /// later one). A failure poisons the log.
     pub fn purge_through(&mut self, key: Zxid) -> Result<Vec<PathBuf>> {
         self.check_usable()?;
+        self.check_indexed()?;
         let removed = self.index.write().purge_through(key);
         if self
             .active

@@ -14,6 +14,7 @@ use ferrokeeper_storage::{Entry, Log, LogOptions, Recovery, Zxid};
 pub fn opts() -> LogOptions {
     LogOptions {
         prealloc_size: 4096,
+        index_records: true,
         ..LogOptions::default()
     }
 }
@@ -23,6 +24,7 @@ pub fn small_opts() -> LogOptions {
     LogOptions {
         prealloc_size: 4096,
         segment_size: 2048,
+        index_records: true,
         ..LogOptions::default()
     }
 }
