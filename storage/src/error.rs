@@ -97,6 +97,11 @@ pub enum Error {
     #[error("entry {zxid:#x} is {len} bytes, more than the limit of {max}")]
     EntryTooLarge { zxid: Zxid, len: usize, max: u32 },
 
+    /// A batch failed (`write`), and cutting it back off the segment failed too
+    /// (`cut`): the file may hold bytes that were never acknowledged.
+    #[error("{write}; the failed batch could not be cut back from the log: {cut}")]
+    CutBack { write: Box<Error>, cut: Box<Error> },
+
     /// Truncation and purge by key need the log opened with `index_records`.
     #[error("the log keeps no index of its records (open it with index_records)")]
     Unindexed,
@@ -228,6 +233,7 @@ impl Error {
                 Some(libc::ENOSPC) | Some(libc::EDQUOT)
             ),
             Error::Poisoned { cause } | Error::Halted { cause } => cause.is_no_space(),
+            Error::CutBack { write, .. } => write.is_no_space(),
             _ => false,
         }
     }

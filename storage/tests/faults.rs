@@ -126,7 +126,14 @@ fn a_failure_that_cannot_be_cleaned_up_poisons_the_log_until_reopened() {
     log.append(&entries(6..=7)).unwrap();
     let err = log.sync().unwrap_err();
     match &err {
-        Error::Poisoned { cause } => assert!(cause.to_string().contains("fdatasync")),
+        // Both failures are named: the batch's fdatasync, then the cut-back's fsync.
+        Error::Poisoned { cause } => match cause.as_ref() {
+            Error::CutBack { write, cut } => {
+                assert!(write.to_string().contains("fdatasync"), "{write}");
+                assert!(cut.to_string().contains("fsync"), "{cut}");
+            }
+            other => panic!("{other:?}"),
+        },
         other => panic!("{other:?}"),
     }
     assert!(log.poisoned().is_some());

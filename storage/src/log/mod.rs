@@ -368,7 +368,10 @@ impl Log {
         };
         match cleanup {
             Ok(()) => cause,
-            Err(_) => self.poison(cause),
+            Err(cut) => self.poison(Error::CutBack {
+                write: Box::new(cause),
+                cut: Box::new(cut),
+            }),
         }
     }
 
