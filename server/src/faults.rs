@@ -20,6 +20,8 @@ const EXPIRY_BOUND: Duration = Duration::from_secs(10);
 pub enum FaultError {
     #[error("the server is shutting down")]
     ShuttingDown,
+    #[error("the expiry was not applied within {0:?}")]
+    NotApplied(Duration),
     #[error(
         "the server runs in memory, or without ferrokeeper.testing.faults: it has no disk to fault"
     )]
@@ -44,7 +46,7 @@ pub async fn expire_session(shared: &Shared, session_id: i64) -> Result<bool, Fa
     };
     tokio::time::timeout(EXPIRY_BOUND, applied)
         .await
-        .map_err(|_| FaultError::ShuttingDown)?
+        .map_err(|_| FaultError::NotApplied(EXPIRY_BOUND))?
 }
 
 /// Closes every client connection (the sessions live on); returns how many.
